@@ -1,0 +1,1 @@
+"""On-device detection: camera in, anonymous alerts and heartbeats out. Frames never leave process memory."""

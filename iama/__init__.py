@@ -1,0 +1,1 @@
+"""Human-rights impact assessment (IAMA) questionnaires as data, records, workflow and exports."""

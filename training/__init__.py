@@ -1,0 +1,1 @@
+"""Model pipeline: datasets with provenance, semi-synthetic data, training, evaluation, signed export."""
