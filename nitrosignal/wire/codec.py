@@ -68,15 +68,11 @@ def decode(raw: bytes) -> Alert | Heartbeat:
     obj = _load_object(raw)
     schema = obj.get("schema")
     if schema not in ("nitrosignal.alert/1", "nitrosignal.heartbeat/1"):
-        raise ContractError(
-            "unknown_schema", f"schema must be nitrosignal.alert/1 or heartbeat/1, got {schema!r}"
-        )
+        raise ContractError("unknown_schema", f"schema must be nitrosignal.alert/1 or heartbeat/1, got {schema!r}")
     try:
         return _DEVICE_ADAPTER.validate_python(obj)
     except ValidationError as exc:
-        reason = (
-            "unknown_field" if any(e["type"] == "extra_forbidden" for e in exc.errors()) else "invalid_field"
-        )
+        reason = "unknown_field" if any(e["type"] == "extra_forbidden" for e in exc.errors()) else "invalid_field"
         raise ContractError(reason, _explain(exc)) from exc
 
 

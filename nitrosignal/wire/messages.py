@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-ALERT_SCHEMA = "nitrosignal.alert/1"
-HEARTBEAT_SCHEMA = "nitrosignal.heartbeat/1"
-ACK_SCHEMA = "nitrosignal.ack/1"
+ALERT_SCHEMA: Final = "nitrosignal.alert/1"
+HEARTBEAT_SCHEMA: Final = "nitrosignal.heartbeat/1"
+ACK_SCHEMA: Final = "nitrosignal.ack/1"
 
 CameraId = Annotated[
     str,
@@ -125,9 +125,7 @@ class DeviceState(StrEnum):
 class _Envelope(_Strict):
     message_id: Uuid4 = Field(description="Random uuid4, unique per message.")
     camera_id: CameraId
-    seq: int = Field(
-        ge=1, le=2**63 - 1, description="Per-camera counter, strictly increasing, survives restarts."
-    )
+    seq: int = Field(ge=1, le=2**63 - 1, description="Per-camera counter, strictly increasing, survives restarts.")
     sent_at: AwareTime = Field(description="When the device created the message (UTC).")
 
 
