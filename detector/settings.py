@@ -1,0 +1,179 @@
+"""Tunable settings of the detector's vision stages: pose, per-person evidence, confirmation and zones.
+
+Every model forbids unknown keys so that a typo in a camera's YAML is an error, not a silently ignored
+value. ``Field(description=...)`` is the user documentation of each knob; the device-runtime config embeds
+``AnalysisSettings`` and a list of ``ZoneSettings``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from nitrosignal.wire.messages import ZoneName
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PoseSettings(_Strict):
+    """Multi-person pose estimation with MediaPipe's Tasks PoseLandmarker."""
+
+    num_poses: int = Field(default=4, ge=1, le=16, description="Most people the pose model reports per pass.")
+    analysis_width: int = Field(
+        default=640,
+        ge=160,
+        le=3840,
+        description="Frames wider than this are downscaled to this width before the full-frame pose pass; "
+        "landmarks are mapped back to the original pixels.",
+    )
+    running_mode: Literal["image", "video"] = Field(
+        default="video",
+        description="'video' tracks poses between frames and skips the person detector while tracking holds "
+        "(fast, for live streams); 'image' treats every frame independently (for still photos).",
+    )
+    tile_grid: tuple[int, int] = Field(
+        default=(2, 1),
+        description="Columns and rows of the overlapping tiles scanned for small, distant people "
+        "(at the tile's full resolution). (1, 1) disables tiling.",
+    )
+    tile_overlap: float = Field(
+        default=0.2, ge=0.0, lt=0.5, description="Fraction of a tile's side shared with its neighbour."
+    )
+    tile_every_n_frames: int = Field(
+        default=8,
+        ge=0,
+        description="In video mode, scan the tiles every N analysed frames (0 = never); still images always scan them.",
+    )
+    min_detection_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Minimum person-detector score for a pose to start."
+    )
+    min_presence_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Minimum pose presence score to keep tracking a person."
+    )
+    min_tracking_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Minimum tracking score before the detector runs again (video)."
+    )
+    min_landmark_visibility: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Landmarks below this visibility are not used as evidence (a hidden wrist is no hand at mouth).",
+    )
+    duplicate_iou: float = Field(
+        default=0.4,
+        gt=0.0,
+        le=1.0,
+        description="Poses from different tiles whose landmark boxes overlap more than this are one person.",
+    )
+
+    @field_validator("tile_grid")
+    @classmethod
+    def _grid_positive(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] < 1 or value[1] < 1 or value[0] * value[1] > 16:
+            raise ValueError(f"tile_grid must be (columns, rows) each >= 1 and at most 16 tiles, got {value}")
+        return value
+
+
+class EvidenceSettings(_Strict):
+    """Per-person evidence: hand at mouth (geometry) and balloon at mouth (classifier)."""
+
+    hand_mouth_max_ratio: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=5.0,
+        description="A hand counts as 'at the mouth' when its distance to the mouth, divided by the shoulder "
+        "width, is at most this. Gates the classifier.",
+    )
+    min_body_scale_px: float = Field(
+        default=12.0,
+        gt=0.0,
+        description="People whose body scale (shoulder width) is smaller than this many pixels are too small "
+        "to judge; they get no evidence.",
+    )
+    max_classified_people: int = Field(
+        default=8, ge=1, le=64, description="Most people classified per frame (closest hand-to-mouth first)."
+    )
+
+
+class ConfirmSettings(_Strict):
+    """Temporal confirmation of per-frame evidence into incidents with a new/update/end lifecycle."""
+
+    window_frames: int = Field(default=15, ge=1, le=600, description="M: recent analysed frames per track considered.")
+    required_frames: int = Field(
+        default=9, ge=1, le=600, description="N: frames of M whose balloon score must reach alert_threshold."
+    )
+    min_duration_s: float = Field(
+        default=1.0, ge=0.0, le=60.0, description="Positive frames must span at least this long before an alert."
+    )
+    alert_threshold: float = Field(
+        default=0.6, gt=0.0, le=1.0, description="Balloon-at-mouth probability at which a frame counts as positive."
+    )
+    track_cooldown_s: float = Field(
+        default=120.0, ge=0.0, description="After an incident ends, its track(s) cannot start a new one for this long."
+    )
+    camera_cooldown_s: float = Field(
+        default=30.0, ge=0.0, description="After an incident ends, no new incident on this camera for this long."
+    )
+    update_min_interval_s: float = Field(
+        default=10.0, ge=0.0, description="At most one 'update' per incident per this many seconds."
+    )
+    end_after_quiet_s: float = Field(
+        default=8.0, gt=0.0, description="An incident ends after this long without fresh positive evidence."
+    )
+    expires_after_s: float = Field(
+        default=120.0, gt=0.0, description="expires_at = last news + this; the platform may auto-close after it."
+    )
+    max_incident_s: float = Field(
+        default=300.0,
+        gt=0.0,
+        description="An incident is ended after this long even if evidence continues, so a person who stands "
+        "still cannot alert forever; its tracks then sit in cooldown.",
+    )
+    track_max_gap_s: float = Field(
+        default=2.0, gt=0.0, description="A track not seen for this long is forgotten (its id is never reused)."
+    )
+    track_match_ratio: float = Field(
+        default=1.5,
+        gt=0.0,
+        description="A person matches a track when their anchor moved less than this many body scales.",
+    )
+
+    @model_validator(mode="after")
+    def _n_of_m(self) -> ConfirmSettings:
+        if self.required_frames > self.window_frames:
+            raise ValueError(
+                f"required_frames (N={self.required_frames}) must not exceed window_frames (M={self.window_frames})"
+            )
+        if self.end_after_quiet_s >= self.expires_after_s:
+            raise ValueError(
+                f"expires_after_s ({self.expires_after_s}) must exceed end_after_quiet_s ({self.end_after_quiet_s})"
+            )
+        return self
+
+
+class ZoneSettings(_Strict):
+    """A named zone: a polygon in normalised image coordinates (0..1). Only its name ever leaves the device."""
+
+    name: ZoneName
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, description="At least three (x, y) points, each coordinate normalised to 0..1."
+    )
+
+    @field_validator("polygon")
+    @classmethod
+    def _normalised(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for index, (x, y) in enumerate(value):
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(f"polygon point {index} must be normalised to 0..1, got ({x}, {y})")
+        return value
+
+
+class AnalysisSettings(_Strict):
+    """Everything the per-frame analysis and the confirmer need, grouped."""
+
+    pose: PoseSettings = Field(default_factory=PoseSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    confirm: ConfirmSettings = Field(default_factory=ConfirmSettings)
