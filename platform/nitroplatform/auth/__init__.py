@@ -1,0 +1,1 @@
+"""Authentication and authorisation: passwords, sessions, CSRF, API tokens, login throttling, roles, scope."""

@@ -1,0 +1,50 @@
+"""Settings of the people side: sessions, login throttling, push, model trust, shift timezone.
+
+The data folder, the environment and ``retention_days`` come from the core ``nitroplatform.settings``.
+
+Read from the environment with the prefix ``NITROSIGNAL_PEOPLE_`` (for example
+``NITROSIGNAL_PEOPLE_RETENTION_DAYS=14``). Tests build their own instance and put it on
+``app.state.people_settings``; the API reads it from there first.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PeopleSettings(BaseSettings):
+    """Everything the people side can be tuned with."""
+
+    model_config = SettingsConfigDict(env_prefix="NITROSIGNAL_PEOPLE_", extra="forbid")
+
+    timezone: str = Field(default="Europe/Amsterdam", description="Timezone of shifts and route time windows.")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="Lifetime of a login session.")
+    cookie_secure: bool = Field(
+        default=True, description="Mark cookies Secure (HTTPS only). Turn off only for local development over HTTP."
+    )
+    login_max_failures_user: int = Field(default=5, ge=1, description="Failures per username before lockout.")
+    login_max_failures_client: int = Field(default=20, ge=1, description="Failures per client address before lockout.")
+    login_window_s: int = Field(default=900, ge=1, description="Window in which failures are counted.")
+    lockout_s: int = Field(default=900, ge=1, description="How long a locked username or client stays locked.")
+    push_ttl_live_s: int = Field(
+        default=120, ge=0, description="Push TTL for a live incident: an undelivered page is useless after this."
+    )
+    push_cooldown_global_s: int = Field(default=0, ge=0, description="Minimum gap between any two pages to a user.")
+    push_cooldown_camera_s: int = Field(default=60, ge=0, description="Minimum gap between new pages per camera.")
+    vapid_subject: str = Field(
+        default="mailto:privacy@example.invalid", description="VAPID `sub` claim: a contact for push services."
+    )
+    trusted_model_keys: list[str] = Field(
+        default_factory=list,
+        description="Trusted Ed25519 public keys (raw 32 bytes, hex) that may sign model cards.",
+    )
+    escalation_interval_s: float = Field(default=5.0, gt=0, description="How often the escalation task runs.")
+
+
+@lru_cache
+def get_people_settings() -> PeopleSettings:
+    """The process-wide people settings, read once from the environment."""
+    return PeopleSettings()
