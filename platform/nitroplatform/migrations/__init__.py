@@ -1,0 +1,1 @@
+"""Alembic migrations of the platform database; ``alembic.ini`` ships inside this package."""
