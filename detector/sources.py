@@ -1,0 +1,220 @@
+"""Video sources through OpenCV: a file, an RTSP or HTTP stream, or a local camera by index.
+
+Each source is a tagged union member (``type: file | rtsp | http | device``) with its own config class.
+A :class:`CaptureThread` reads frames, thins them to the configured analysis rate and puts them in the
+bounded :class:`~detector.frame_queue.FrameQueue`. A lost feed is reopened with exponential backoff and
+reported as an explicit state (:attr:`FeedState.LOST`), never as an empty scene. Frames stay in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, cast
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from detector.frame_queue import FrameQueue
+
+logger = logging.getLogger(__name__)
+
+
+class _SourceBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analysis_fps: float = Field(default=10.0, gt=0.0, le=60.0, description="Frames per second to analyse.")
+    queue_size: int = Field(default=4, ge=1, le=256, description="Frames buffered before the oldest is dropped.")
+    reconnect_initial_s: float = Field(default=1.0, gt=0.0, description="First wait before reopening a lost feed.")
+    reconnect_max_s: float = Field(default=30.0, gt=0.0, description="Longest wait between reopen attempts.")
+
+
+class FileSource(_SourceBase):
+    """A video file, for tests, demos and replays."""
+
+    type: Literal["file"] = "file"
+    path: Path = Field(description="Video file; relative paths are relative to the config file.")
+    realtime: bool = Field(
+        default=True, description="Play at the file's own frame rate; false: as fast as analysis allows, no drops."
+    )
+    loop: bool = Field(default=False, description="Start again at the end instead of reporting the feed as ended.")
+
+
+class RtspSource(_SourceBase):
+    """An RTSP camera stream."""
+
+    type: Literal["rtsp"] = "rtsp"
+    url: str = Field(pattern=r"^rtsps?://", description="rtsp:// or rtsps:// URL of the stream.")
+    timeout_s: float = Field(default=5.0, gt=0.0, description="Open and read timeout.")
+
+
+class HttpSource(_SourceBase):
+    """An HTTP(S) stream such as MJPEG."""
+
+    type: Literal["http"] = "http"
+    url: str = Field(pattern=r"^https?://", description="http:// or https:// URL of the stream.")
+    timeout_s: float = Field(default=5.0, gt=0.0, description="Open and read timeout.")
+
+
+class DeviceSource(_SourceBase):
+    """A local camera (V4L2 device index)."""
+
+    type: Literal["device"] = "device"
+    index: int = Field(default=0, ge=0, description="Camera index, 0 for /dev/video0.")
+    width: int | None = Field(default=None, ge=16, description="Requested capture width.")
+    height: int | None = Field(default=None, ge=16, description="Requested capture height.")
+
+
+SourceSettings = Annotated[FileSource | RtspSource | HttpSource | DeviceSource, Field(discriminator="type")]
+
+
+class FeedState(StrEnum):
+    """Health of the camera feed."""
+
+    CLOSED = "closed"
+    CONNECTING = "connecting"
+    OK = "ok"
+    LOST = "lost"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    """One frame in memory. ``media_s`` is the position in the stream (file time, or seconds since open)."""
+
+    image: npt.NDArray[np.uint8]
+    index: int
+    media_s: float
+    captured_at: float
+
+
+def open_capture(settings: FileSource | RtspSource | HttpSource | DeviceSource) -> cv2.VideoCapture:
+    """Open an OpenCV capture for a source config (it may come back not opened)."""
+    if isinstance(settings, FileSource):
+        return cv2.VideoCapture(str(settings.path))
+    if isinstance(settings, RtspSource | HttpSource):
+        timeout_ms = int(settings.timeout_s * 1000)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+        return cv2.VideoCapture(settings.url, cv2.CAP_FFMPEG, params)
+    capture = cv2.VideoCapture(settings.index)
+    if settings.width is not None:
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
+    if settings.height is not None:
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
+    return capture
+
+
+class CaptureThread:
+    """Reads one source into a frame queue until stopped. Start with :meth:`start`, end with :meth:`stop`."""
+
+    def __init__(
+        self, settings: FileSource | RtspSource | HttpSource | DeviceSource, frames: FrameQueue[CapturedFrame]
+    ) -> None:
+        self.settings = settings
+        self._frames = frames
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._state = FeedState.CLOSED
+        self._frames_read = 0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> FeedState:
+        """Current feed state."""
+        with self._lock:
+            return self._state
+
+    @property
+    def frames_read(self) -> int:
+        """Frames decoded from the source since start (before thinning to the analysis rate)."""
+        with self._lock:
+            return self._frames_read
+
+    def _set_state(self, state: FeedState) -> None:
+        with self._lock:
+            if state is not self._state:
+                log = logger.error if state is FeedState.LOST else logger.info
+                log("camera feed %s: %s -> %s", self.settings.type, self._state.value, state.value)
+            self._state = state
+
+    def start(self) -> None:
+        """Open the source in a background thread."""
+        self._stop.clear()
+        self._set_state(FeedState.CONNECTING)
+        self._thread = threading.Thread(target=self._run, name="nitrosignal-capture", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop reading and release the source: no frame is read after this returns."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._set_state(FeedState.CLOSED)
+
+    def _run(self) -> None:
+        backoff = self.settings.reconnect_initial_s
+        while not self._stop.is_set():
+            capture = open_capture(self.settings)
+            try:
+                if capture.isOpened():
+                    ended = self._read_all(capture)
+                    if ended:
+                        return
+                    backoff = self.settings.reconnect_initial_s if self._frames_read else backoff
+                else:
+                    logger.error("cannot open camera source (%s); retrying in %.1fs", self.settings.type, backoff)
+            finally:
+                capture.release()
+            if self._stop.is_set():
+                return
+            self._set_state(FeedState.LOST)
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2.0, self.settings.reconnect_max_s)
+
+    def _read_all(self, capture: cv2.VideoCapture) -> bool:
+        """Read until the feed fails or ends; True when a file ended for good."""
+        settings = self.settings
+        is_file = isinstance(settings, FileSource)
+        file_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) if is_file else 0.0
+        realtime = not is_file or (isinstance(settings, FileSource) and settings.realtime)
+        blocking = isinstance(settings, FileSource) and not settings.realtime
+        interval = 1.0 / settings.analysis_fps
+        opened_at = time.monotonic()
+        next_media = 0.0
+        position = 0
+        while not self._stop.is_set():
+            ok, image = capture.read()
+            if not ok or image is None:
+                if isinstance(settings, FileSource) and position > 0:
+                    if settings.loop:
+                        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                        opened_at, next_media, position = time.monotonic(), 0.0, 0
+                        continue
+                    self._set_state(FeedState.ENDED)
+                    return True
+                return False
+            self._set_state(FeedState.OK)
+            with self._lock:
+                self._frames_read += 1
+            media_s = position / file_fps if file_fps > 0 else time.monotonic() - opened_at
+            position += 1
+            if realtime and is_file:
+                # Pace a file like a camera would deliver it.
+                delay = opened_at + media_s - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+            if media_s + 1e-9 < next_media:
+                continue
+            next_media = max(next_media + interval, media_s)
+            pixels = cast("npt.NDArray[np.uint8]", image)
+            frame = CapturedFrame(image=pixels, index=position - 1, media_s=media_s, captured_at=time.monotonic())
+            while not self._frames.put(frame, block=blocking, timeout_s=0.2):
+                if self._stop.is_set():
+                    return False
+        return False
