@@ -108,8 +108,12 @@ class ConfirmSettings(_Strict):
     min_duration_s: float = Field(
         default=1.0, ge=0.0, le=60.0, description="Positive frames must span at least this long before an alert."
     )
-    alert_threshold: float = Field(
-        default=0.6, gt=0.0, le=1.0, description="Balloon-at-mouth probability at which a frame counts as positive."
+    alert_threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Balloon-at-mouth probability at which a frame counts as positive; "
+        "None uses the model card's threshold.",
     )
     track_cooldown_s: float = Field(
         default=120.0, ge=0.0, description="After an incident ends, its track(s) cannot start a new one for this long."

@@ -161,7 +161,9 @@ class PoseEstimator:
         small = frame_bgr
         if target_width < width:
             target_height = max(1, round(height * target_width / width))
-            small = cv2.resize(frame_bgr, (target_width, target_height), interpolation=cv2.INTER_AREA)
+            small = np.asarray(
+                cv2.resize(frame_bgr, (target_width, target_height), interpolation=cv2.INTER_AREA), dtype=np.uint8
+            )
         image = _to_mp_image(small)
         if self._settings.running_mode == "video":
             result = self._landmarkers.main.detect_for_video(image, self._next_timestamp_ms(timestamp_ms))

@@ -1,0 +1,164 @@
+"""Benchmark the live analysis on a video: throughput, per-stage latency, bare pose cost, memory, alerts.
+
+The pipeline pass runs FrameAnalyzer and IncidentConfirmer exactly as live detection does, with the video's
+own timestamps. The bare pass runs one MediaPipe PoseLandmarker with the same settings (analysis width,
+running mode, number of poses, confidences) on the same frames and nothing else: the floor of this design.
+Frames are decoded outside the timed sections. Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from detector.analysis import STAGES, FrameAnalyzer
+from detector.confirm import IncidentConfirmer
+from detector.model import LoadedModel
+from detector.pose.estimator import ImageBGR, PoseEstimator
+from detector.settings import AnalysisSettings
+from nitrosignal.wire.messages import AlertPhase
+
+
+class Percentiles(BaseModel):
+    """Median and 95th percentile in milliseconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    p50: float
+    p95: float
+
+
+class BenchReport(BaseModel):
+    """What ``nitrosignal detector bench`` prints as JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    video: str
+    frame_size: tuple[int, int] = Field(description="Width and height of the analysed frames.")
+    frames_analysed: int
+    fps: float = Field(description="Analysed frames per second through the whole analysis (pose+evidence).")
+    stage_ms: dict[str, Percentiles] = Field(description="Per-stage latency, p50 and p95, and 'total'.")
+    bare_pose_fps: float = Field(description="Bare MediaPipe pose on the same frames with the same settings.")
+    pipeline_over_bare_pose: float = Field(description="Pipeline cost divided by bare pose cost (target <= 1.25).")
+    people_max: int
+    people_mean: float
+    confirmed_alerts: int = Field(description="Incidents opened by the confirmer over the run (new alerts).")
+    peak_rss_mb: float = Field(description="Peak resident set size of this process, MB.")
+
+
+def _frames(video: Path, seconds: float | None, frame_width: int | None) -> Iterator[tuple[float, ImageBGR]]:
+    """(time in seconds, frame) from the video, optionally rescaled to ``frame_width``."""
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise ValueError(f"cannot open video {video}")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    index = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            at_s = index / fps
+            if seconds is not None and at_s >= seconds:
+                return
+            if frame_width is not None and frame.shape[1] != frame_width:
+                height = round(frame.shape[0] * frame_width / frame.shape[1])
+                frame = cv2.resize(frame, (frame_width, height), interpolation=cv2.INTER_AREA)
+            index += 1
+            yield at_s, np.ascontiguousarray(frame, dtype=np.uint8)
+    finally:
+        capture.release()
+
+
+def _percentiles(values: list[float]) -> Percentiles:
+    array: npt.NDArray[np.float64] = np.asarray(values, dtype=np.float64) if values else np.zeros(1)
+    return Percentiles(p50=round(float(np.percentile(array, 50)), 2), p95=round(float(np.percentile(array, 95)), 2))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB (Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def _bare_pose_seconds(
+    video: Path, seconds: float | None, settings: AnalysisSettings, frame_width: int | None
+) -> float:
+    # The same estimator class with tiling switched off is exactly one PoseLandmarker at analysis width.
+    bare = settings.pose.model_copy(update={"tile_grid": (1, 1)})
+    elapsed = 0.0
+    with PoseEstimator(bare) as estimator:
+        for at_s, frame in _frames(video, seconds, frame_width):
+            start = time.perf_counter()
+            estimator.estimate(frame, int(at_s * 1000))
+            elapsed += time.perf_counter() - start
+    return elapsed
+
+
+def run_bench(
+    video: Path,
+    seconds: float | None,
+    settings: AnalysisSettings,
+    model: LoadedModel,
+    *,
+    frame_width: int | None = None,
+) -> BenchReport:
+    """Benchmark the analysis on the first ``seconds`` of ``video`` (all of it if None).
+
+    Args:
+        video: a video file OpenCV can read.
+        seconds: how much of the video to use, in video time; None for all.
+        settings: analysis settings as the camera would use them.
+        model: the verified classifier.
+        frame_width: rescale frames to this width first (for example 1280 for a 720p figure); None keeps them.
+
+    Returns:
+        The report; frames per second count only analysis time, not decoding.
+
+    Raises:
+        ValueError: if the video cannot be opened or yields no frames.
+    """
+    totals: list[float] = []
+    per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    people_counts: list[int] = []
+    alerts = 0
+    size = (0, 0)
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    confirmer = IncidentConfirmer(settings.confirm, (), model_threshold=model.card.threshold)
+    with FrameAnalyzer(settings, model) as analyzer:
+        for at_s, frame in _frames(video, seconds, frame_width):
+            start = time.perf_counter()
+            analysis = analyzer.analyze(frame, int(at_s * 1000))
+            events = confirmer.update(analysis, epoch + timedelta(seconds=at_s))
+            totals.append((time.perf_counter() - start) * 1000.0)
+            alerts += sum(1 for event in events if event.phase is AlertPhase.NEW)
+            for stage in STAGES:
+                per_stage[stage].append(analysis.stage_ms.get(stage, 0.0))
+            people_counts.append(len(analysis.people))
+            size = analysis.frame_size
+    if not totals:
+        raise ValueError(f"no frames read from {video}")
+    bare_s = _bare_pose_seconds(video, seconds, settings, frame_width)
+    pipeline_s = sum(totals) / 1000.0
+    stage_ms = {stage: _percentiles(values) for stage, values in per_stage.items()}
+    stage_ms["total"] = _percentiles(totals)
+    return BenchReport(
+        video=str(video),
+        frame_size=size,
+        frames_analysed=len(totals),
+        fps=round(len(totals) / pipeline_s, 2),
+        stage_ms=stage_ms,
+        bare_pose_fps=round(len(totals) / bare_s, 2) if bare_s > 0 else 0.0,
+        pipeline_over_bare_pose=round(pipeline_s / bare_s, 3) if bare_s > 0 else 0.0,
+        people_max=max(people_counts),
+        people_mean=round(float(np.mean(people_counts)), 2),
+        confirmed_alerts=alerts,
+        peak_rss_mb=peak_rss_mb(),
+    )
