@@ -1,0 +1,50 @@
+// Service worker registration and Web Push subscription (VAPID). The service worker shows notifications;
+// this module only asks for permission and hands the subscription to the platform.
+
+import { api } from "./api.js";
+
+/** Register /sw.js with root scope. Returns the registration, or null where unsupported. */
+export async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return null;
+  try {
+    return await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  } catch (error) {
+    console.warn("service worker registration failed", error);
+    return null;
+  }
+}
+
+/** "unsupported" | "denied" | "subscribed" | "available" */
+export async function pushState() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+    return "unsupported";
+  }
+  if (Notification.permission === "denied") return "denied";
+  const registration = await navigator.serviceWorker.getRegistration("/");
+  const subscription = registration ? await registration.pushManager.getSubscription() : null;
+  return subscription ? "subscribed" : "available";
+}
+
+function urlBase64ToUint8Array(base64) {
+  const padded = (base64 + "=".repeat((4 - (base64.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  const raw = atob(padded);
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+/** Ask permission, subscribe with the platform's VAPID key and register the subscription. */
+export async function subscribePush() {
+  const permission = await Notification.requestPermission();
+  if (permission !== "granted") throw new Error("permission-denied");
+  const registration = await navigator.serviceWorker.ready;
+  const keyResponse = await api("/push/vapid-public-key");
+  const key = typeof keyResponse === "string" ? keyResponse : keyResponse.public_key || keyResponse.key;
+  let subscription = await registration.pushManager.getSubscription();
+  if (!subscription) {
+    subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: urlBase64ToUint8Array(key),
+    });
+  }
+  await api("/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+  return subscription;
+}

@@ -1,0 +1,95 @@
+// Coordinator overview: open incidents and recently closed ones, with response times.
+
+import { api, asList } from "../api.js";
+import { formatAge, formatDuration, formatTime, t } from "../i18n.js";
+import { h, render } from "../ui.js";
+import { cameraIndex, cameraLabel, newestFirst, stateBadge, zoneLabel } from "./shared.js";
+
+function seconds(from, to) {
+  if (!from || !to) return null;
+  return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
+}
+
+/** Time to claim, to arrive, and to close, from whichever timestamps the platform provides. */
+export function responseTimes(incident) {
+  return {
+    claim: seconds(incident.opened_at, incident.claimed_at),
+    arrive: seconds(incident.opened_at, incident.arrived_at),
+    close: incident.state === "closed" ? seconds(incident.opened_at, incident.closed_at) : null,
+  };
+}
+
+function row(incident, cameras) {
+  const times = responseTimes(incident);
+  return h(
+    "tr",
+    { dataset: { incidentId: incident.id } },
+    h("th", { scope: "row" }, h("a", { href: `/app/incidents/${incident.id}`, "data-link": true }, zoneLabel(incident)),
+      h("span", { class: "cell-sub" }, cameraLabel(cameras, incident.camera_id))),
+    h("td", {}, stateBadge(incident.state)),
+    h("td", {}, incident.state === "closed" ? formatTime(incident.opened_at) : formatAge(incident.opened_at)),
+    h("td", {}, times.claim === null ? "—" : formatDuration(times.claim)),
+    h("td", {}, times.arrive === null ? "—" : formatDuration(times.arrive)),
+    h("td", {}, times.close === null ? "—" : formatDuration(times.close)),
+  );
+}
+
+function table(id, caption, incidents, cameras, ageHeading) {
+  if (incidents.length === 0) return h("p", { class: "empty", id: `${id}-empty` }, t("overview.none"));
+  return h(
+    "div",
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": `${id}-caption` },
+    h(
+      "table",
+      { id },
+      h("caption", { id: `${id}-caption`, class: "visually-hidden" }, caption),
+      h("thead", {}, h("tr", {},
+        h("th", { scope: "col" }, t("overview.zone")),
+        h("th", { scope: "col" }, t("overview.state")),
+        h("th", { scope: "col" }, ageHeading),
+        h("th", { scope: "col" }, t("overview.to_claim")),
+        h("th", { scope: "col" }, t("overview.to_arrive")),
+        h("th", { scope: "col" }, t("overview.to_close")))),
+      h("tbody", {}, incidents.map((i) => row(i, cameras))),
+    ),
+  );
+}
+
+function median(values) {
+  const sorted = values.filter((v) => v !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
+}
+
+export async function view(ctx) {
+  const [data, cameras] = await Promise.all([api("/incidents?state=all"), cameraIndex(ctx)]);
+  const section = h("div", {});
+  let all = asList(data, "incidents");
+
+  function draw() {
+    const open = all.filter((i) => i.state !== "closed").sort(newestFirst);
+    const recent = all.filter((i) => i.state === "closed").sort(newestFirst).slice(0, 30);
+    const claimMedian = median(all.map((i) => responseTimes(i).claim));
+    const arriveMedian = median(all.map((i) => responseTimes(i).arrive));
+    section.replaceChildren(
+      h("ul", { class: "stats" },
+        h("li", {}, h("span", { class: "stat-value", id: "stat-open" }, String(open.length)), t("overview.open_count")),
+        h("li", {}, h("span", { class: "stat-value" }, claimMedian === null ? "—" : formatDuration(claimMedian)),
+          t("overview.median_claim")),
+        h("li", {}, h("span", { class: "stat-value" }, arriveMedian === null ? "—" : formatDuration(arriveMedian)),
+          t("overview.median_arrive"))),
+      h("h2", {}, t("overview.open")),
+      table("open-incidents", t("overview.open"), open, cameras, t("overview.age")),
+      h("h2", {}, t("overview.recent")),
+      table("recent-incidents", t("overview.recent"), recent, cameras, t("overview.opened")),
+    );
+  }
+
+  ctx.on("incident", (incident) => {
+    all = [incident, ...all.filter((i) => i.id !== incident.id)];
+    draw();
+  });
+  draw();
+  render(h("h1", {}, t("overview.title")), section);
+}
