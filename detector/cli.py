@@ -1,0 +1,126 @@
+"""``nitrosignal detector``: validate a camera config, run the detector, score photos, benchmark a video."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal as signals
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from detector.config import validate_config_file
+
+app = typer.Typer(
+    help="On-device detection. Frames stay in memory; only anonymous alerts and heartbeats leave the device.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def validate(
+    config: Path = typer.Argument(..., help="Camera config YAML to check.", exists=False),
+    skip_files: bool = typer.Option(
+        False, "--skip-files", help="Check only the YAML, not the key, model and video files it names."
+    ),
+) -> None:
+    """Check a camera config; print every error with its line and column, or a short summary if it is OK."""
+    checked, issues = validate_config_file(config, with_files=not skip_files)
+    if issues or checked is None:
+        for issue in issues:
+            typer.echo(issue.format(str(config)), err=True)
+        typer.echo(f"{config}: {len(issues)} error(s)", err=True)
+        raise typer.Exit(code=1)
+    windows = ", ".join(f"{'/'.join(w.days)} {w.start}-{w.end}" for w in checked.schedule.windows)
+    typer.echo(f"{config}: OK")
+    typer.echo(f"  camera_id    {checked.camera_id}")
+    typer.echo(f"  platform     {checked.platform.endpoint}")
+    typer.echo(f"  source       {checked.source.type} at {checked.source.analysis_fps:g} fps")
+    typer.echo(f"  schedule     {windows} ({checked.schedule.timezone})")
+    typer.echo(f"  masks/zones  {len(checked.privacy_masks)} / {len(checked.zones)}")
+    typer.echo(f"  outbox       {checked.outbox.path}")
+    typer.echo(f"  metrics      {'on ' + checked.metrics.host if checked.metrics.enabled else 'off'}")
+    typer.echo(f"  config_hash  {checked.config_hash()}")
+
+
+@app.command()
+def run(
+    config: Path = typer.Option(..., "--config", "-c", help="Camera config YAML."),
+    max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this many seconds."),
+    exit_at_end: bool = typer.Option(
+        False, "--exit-at-end", help="With a file source: stop when the file ends, once the outbox is drained."
+    ),
+    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+) -> None:
+    """Run the detector on the configured source until stopped (SIGINT/SIGTERM), sending alerts and heartbeats."""
+    _setup_logging(log_level)
+    from detector.config import ConfigError, load_config
+    from detector.runtime import DetectorRuntime, RunOptions
+    from nitrosignal.keys import KeyFileError
+
+    try:
+        camera = load_config(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("signal %d: stopping", signum)
+        stop.set()
+
+    signals.signal(signals.SIGTERM, _on_signal)
+    signals.signal(signals.SIGINT, _on_signal)
+    runtime = DetectorRuntime(camera, options=RunOptions(max_seconds=max_seconds, exit_at_end=exit_at_end))
+    try:
+        summary = runtime.run(stop)
+    except KeyFileError as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(json.dumps(summary.__dict__, sort_keys=True))
+    if summary.last_state == "error":
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def score(
+    paths: list[Path] = typer.Argument(..., help="Images or folders of images to score."),
+    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+) -> None:
+    """Print one JSON line per image: {"path", "people", "score"}, through the same code as live detection."""
+    from detector.model import default_model_path, load_model
+    from detector.score import score_paths
+    from detector.settings import AnalysisSettings
+
+    loaded = load_model(model or default_model_path())
+    for line in score_paths(paths, AnalysisSettings(), loaded):
+        typer.echo(line.model_dump_json() if hasattr(line, "model_dump_json") else json.dumps(line.__dict__))
+
+
+@app.command()
+def bench(
+    video: Path = typer.Option(..., "--video", help="Video file to analyse."),
+    seconds: float = typer.Option(20.0, "--seconds", help="Analyse at most this many seconds of the video."),
+    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+) -> None:
+    """Benchmark the pipeline on a video: fps, per-stage p50/p95 ms, bare pose fps and peak RSS, as JSON."""
+    from detector.bench import run_bench
+    from detector.model import default_model_path, load_model
+    from detector.settings import AnalysisSettings
+
+    loaded = load_model(model or default_model_path())
+    report = run_bench(video, seconds, AnalysisSettings(), loaded)
+    typer.echo(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else json.dumps(report.__dict__))
