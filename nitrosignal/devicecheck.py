@@ -1,0 +1,370 @@
+"""`nitrosignal detector check`: does this device reach the platform and authenticate?
+
+Run on a freshly installed camera (docs/DEVICE_INSTALL.md). It reads the camera config, loads the
+camera's CURVE keys and the platform's public key, connects exactly like the detector does (one DEALER
+socket, CURVE always on), sends one real heartbeat and waits for the platform's ack. It uses only the
+light core (pyzmq, ``nitrosignal.keys``, ``nitrosignal.wire``), so it also works when the detector's
+heavy dependencies are broken.
+
+The wire contract is unchanged: the heartbeat's ``seq`` is the current time in milliseconds, which is
+above any sequence number an earlier check sent, and its state is ``degraded`` with reason
+``device_check`` because this process is not analysing frames. A socket monitor tells apart the
+failures an installer meets: the platform is unreachable, the platform key in the bundle is wrong, or
+the camera is not registered (ZAP refusal).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+import zmq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nitrosignal.keys import KeyFileError, KeyPair, load_public, load_secret
+from nitrosignal.wire import AckResult, ContractError, DeviceState, Heartbeat, decode_reply, encode
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class CheckProblem(StrEnum):
+    """Why a check failed; each has its own explanation and remedy in :attr:`CheckResult.message`."""
+
+    CONFIG_INVALID = "config_invalid"
+    SECRET_KEY_PERMISSIONS = "secret_key_permissions"
+    KEY_FILE_INVALID = "key_file_invalid"
+    UNREACHABLE = "unreachable"
+    WRONG_PLATFORM_KEY = "wrong_platform_key"
+    CAMERA_NOT_REGISTERED = "camera_not_registered"
+    NO_ACK = "no_ack"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one device check.
+
+    Attributes:
+        ok: the platform stored (or recognised) the heartbeat and acked it.
+        camera_id: camera id from the config ('' when the config could not be read).
+        endpoint: the platform endpoint tried ('' when the config could not be read).
+        reached: a TCP connection to the platform was made.
+        authenticated: the CURVE handshake, including the platform's ZAP check of the camera key, succeeded.
+        acked: an ack for the heartbeat arrived.
+        gated: the platform's ``gated`` flag from the ack (None without an ack): true means the camera's
+            deployment has no approved, current IAMA yet and the detector will stay ``inactive_gated``.
+        ack_result: ``stored``, ``duplicate`` or ``refused`` (None without an ack).
+        problem: why the check failed (None when ``ok``).
+        message: one human-readable paragraph: what happened and what to do.
+        elapsed_s: how long the check took.
+    """
+
+    ok: bool
+    camera_id: str
+    endpoint: str
+    reached: bool
+    authenticated: bool
+    acked: bool
+    gated: bool | None
+    ack_result: AckResult | None
+    problem: CheckProblem | None
+    message: str
+    elapsed_s: float
+
+
+class _PlatformSection(BaseModel):
+    # Only the keys this check needs, in the shape of detector.config.CameraConfig; the detector's own
+    # model (`nitrosignal detector validate`) checks the whole file.
+    model_config = ConfigDict(extra="ignore")
+
+    endpoint: str = Field(pattern=r"^tcp://.+:\d+$")
+    public_key_file: Path
+
+
+class _DeviceView(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    camera_id: str
+    secret_key_file: Path
+    platform: _PlatformSection
+
+
+@dataclass(frozen=True)
+class DeviceLinkConfig:
+    """What the check needs from a camera config: who we are, where the platform is, and the keys."""
+
+    camera_id: str
+    endpoint: str
+    server_public_key_file: Path
+    secret_key_file: Path
+    config_sha256: str
+
+
+def read_link_config(config_path: Path) -> DeviceLinkConfig:
+    """Read the camera id, platform endpoint and key paths from a camera config YAML.
+
+    Relative key paths are resolved against the config file's folder, as the detector does.
+
+    Raises:
+        ValueError: if the file cannot be read or lacks these keys.
+    """
+    try:
+        raw = config_path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read camera config {config_path}: {exc.strerror}") from exc
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{config_path} is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValueError(f"{config_path}: expected a mapping at the top level")
+    try:
+        view = _DeviceView.model_validate(document)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
+        raise ValueError(f"{config_path}: " + "; ".join(lines)) from exc
+    base = config_path.resolve().parent
+    return DeviceLinkConfig(
+        camera_id=view.camera_id,
+        endpoint=view.platform.endpoint,
+        server_public_key_file=base / view.platform.public_key_file.expanduser(),
+        secret_key_file=base / view.secret_key_file.expanduser(),
+        config_sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+class _Progress:
+    """Connection milestones seen on the socket monitor."""
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.handshake_ok = False
+        self.auth_refused = False
+        self.auth_status = 0
+        self.disconnects = 0
+
+    def feed(self, monitor: zmq.Socket[bytes]) -> None:
+        while monitor.poll(0):
+            frames = monitor.recv_multipart()
+            # First frame: 16-bit event id and 32-bit value, little endian (zmq_socket_monitor(3)).
+            event = int.from_bytes(frames[0][:2], "little")
+            value = int.from_bytes(frames[0][2:6], "little")
+            if event == zmq.EVENT_CONNECTED:
+                self.connected = True
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.handshake_ok = True
+            elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                self.auth_refused = True
+                self.auth_status = value
+            elif event == zmq.EVENT_DISCONNECTED:
+                self.disconnects += 1
+
+
+def _heartbeat(link: DeviceLinkConfig) -> Heartbeat:
+    return Heartbeat(
+        message_id=uuid.uuid4(),
+        camera_id=link.camera_id,
+        # Milliseconds since the epoch: above the seq of any earlier check, without touching the outbox.
+        seq=time.time_ns() // 1_000_000,
+        sent_at=datetime.now(UTC),
+        state=DeviceState.DEGRADED,
+        reason="device_check",
+        fps_in=0.0,
+        fps_processed=0.0,
+        dropped_frames=0,
+        outbox_depth=0,
+        uptime_s=0,
+        config_hash=link.config_sha256,
+    )
+
+
+def check_device(config_path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> CheckResult:
+    """Connect to the platform with this camera's keys, send one heartbeat and wait for the ack.
+
+    Args:
+        config_path: the camera config YAML (as installed: /etc/nitrosignal/camera.yaml).
+        timeout_s: how long to wait for the connection, the handshake and the ack together.
+
+    Returns:
+        A :class:`CheckResult`; ``ok`` is true only when an ack with result ``stored`` or ``duplicate``
+        came back. Failures are returned, not raised, each with a message that says what to do.
+    """
+    started = time.monotonic()
+
+    def fail(problem: CheckProblem, message: str, link: DeviceLinkConfig | None = None) -> CheckResult:
+        return CheckResult(
+            ok=False,
+            camera_id=link.camera_id if link else "",
+            endpoint=link.endpoint if link else "",
+            reached=False,
+            authenticated=False,
+            acked=False,
+            gated=None,
+            ack_result=None,
+            problem=problem,
+            message=message,
+            elapsed_s=time.monotonic() - started,
+        )
+
+    try:
+        link = read_link_config(config_path)
+    except ValueError as exc:
+        return fail(CheckProblem.CONFIG_INVALID, str(exc))
+    try:
+        keys = load_secret(link.secret_key_file)
+    except KeyFileError as exc:
+        problem = CheckProblem.SECRET_KEY_PERMISSIONS if "mode" in str(exc) else CheckProblem.KEY_FILE_INVALID
+        return fail(problem, f"camera secret key: {exc}", link)
+    try:
+        server_key = load_public(link.server_public_key_file)
+    except KeyFileError as exc:
+        return fail(CheckProblem.KEY_FILE_INVALID, f"platform public key: {exc}", link)
+    return _exchange(link, keys, server_key, timeout_s, started)
+
+
+def _exchange(
+    link: DeviceLinkConfig, keys: KeyPair, server_key: bytes, timeout_s: float, started: float
+) -> CheckResult:
+    context = zmq.Context()
+    socket = context.socket(zmq.DEALER)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.curve_secretkey = keys.secret
+    socket.curve_publickey = keys.public
+    socket.curve_serverkey = server_key
+    monitor = socket.get_monitor_socket()
+    progress = _Progress()
+    try:
+        socket.connect(link.endpoint)
+        heartbeat = _heartbeat(link)
+        # DEALER queues the message until the handshake completes; it is never sent in clear.
+        socket.send_multipart([b"", encode(heartbeat)])
+        deadline = started + timeout_s
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
+        while (remaining := deadline - time.monotonic()) > 0:
+            events = dict(poller.poll(int(min(remaining, 0.2) * 1000)))
+            progress.feed(monitor)
+            if progress.auth_refused:
+                break
+            if socket in events:
+                return _read_ack(socket.recv_multipart(), link, heartbeat.seq, progress, started)
+        return _diagnose(link, progress, timeout_s, started)
+    finally:
+        socket.disable_monitor()
+        monitor.close(linger=0)
+        socket.close(linger=0)
+        context.term()
+
+
+def _read_ack(
+    frames: list[bytes], link: DeviceLinkConfig, seq: int, progress: _Progress, started: float
+) -> CheckResult:
+    payload = frames[-1]
+    try:
+        ack = decode_reply(payload)
+    except ContractError as exc:
+        return _result(link, progress, started, problem=CheckProblem.NO_ACK, message=f"bad reply: {exc}")
+    if ack.seq != seq or ack.camera_id != link.camera_id:
+        return _result(
+            link,
+            progress,
+            started,
+            problem=CheckProblem.NO_ACK,
+            message=f"reply was for {ack.camera_id} seq {ack.seq}, expected {link.camera_id} seq {seq}",
+        )
+    gate_note = (
+        "The camera is GATED: its deployment has no approved, current IAMA yet, so the detector will stay "
+        "inactive_gated until it is approved."
+        if ack.gated
+        else "The camera is not gated: it may detect during its schedule."
+    )
+    if ack.result is AckResult.REFUSED:
+        return _result(
+            link,
+            progress,
+            started,
+            ack=(ack.result, ack.gated),
+            problem=CheckProblem.REFUSED,
+            message=f"the platform authenticated the camera but refused the heartbeat (reason: {ack.reason}). "
+            f"Check that camera_id '{link.camera_id}' in the config is the id this key was registered under.",
+        )
+    return _result(
+        link,
+        progress,
+        started,
+        ack=(ack.result, ack.gated),
+        message=f"OK: reached {link.endpoint}, CURVE authentication accepted, heartbeat acked ({ack.result}). "
+        + gate_note,
+    )
+
+
+def _diagnose(link: DeviceLinkConfig, progress: _Progress, timeout_s: float, started: float) -> CheckResult:
+    if progress.auth_refused:
+        return _result(
+            link,
+            progress,
+            started,
+            problem=CheckProblem.CAMERA_NOT_REGISTERED,
+            message=f"the platform at {link.endpoint} refused this camera's key (ZAP status {progress.auth_status}): "
+            f"camera '{link.camera_id}' is not registered there, was revoked, or the bundle's secret key is not "
+            "the one that was registered. Provision it again on the platform "
+            "(nitrosignal platform camera provision) and copy the new bundle.",
+        )
+    if not progress.connected:
+        return _result(
+            link,
+            progress,
+            started,
+            problem=CheckProblem.UNREACHABLE,
+            message=f"could not open a TCP connection to {link.endpoint} within {timeout_s:.0f} s: check the "
+            "address and port in the config, the network and firewalls, and that the platform's ingest runs.",
+        )
+    if not progress.handshake_ok:
+        return _result(
+            link,
+            progress,
+            started,
+            problem=CheckProblem.WRONG_PLATFORM_KEY,
+            message=f"reached {link.endpoint}, but the CURVE handshake never completed: the platform public key "
+            f"in {link.server_public_key_file} is not the key of the platform listening there. Copy platform.key "
+            "from the platform's bundle again.",
+        )
+    return _result(
+        link,
+        progress,
+        started,
+        problem=CheckProblem.NO_ACK,
+        message=f"authenticated at {link.endpoint}, but no ack came within {timeout_s:.0f} s: the platform's "
+        "ingest may be overloaded or its database down. Look at the platform's logs.",
+    )
+
+
+def _result(
+    link: DeviceLinkConfig,
+    progress: _Progress,
+    started: float,
+    *,
+    message: str,
+    problem: CheckProblem | None = None,
+    ack: tuple[AckResult, bool] | None = None,
+) -> CheckResult:
+    return CheckResult(
+        ok=problem is None and ack is not None,
+        camera_id=link.camera_id,
+        endpoint=link.endpoint,
+        reached=progress.connected or ack is not None,
+        authenticated=progress.handshake_ok or ack is not None,
+        acked=ack is not None,
+        gated=ack[1] if ack else None,
+        ack_result=ack[0] if ack else None,
+        problem=problem,
+        message=message,
+        elapsed_s=time.monotonic() - started,
+    )
