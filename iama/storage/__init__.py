@@ -1,0 +1,1 @@
+"""Tables of the IAMA module: deployments, records, answers with history, reviews, decisions, snapshots."""
