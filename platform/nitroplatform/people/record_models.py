@@ -45,18 +45,33 @@ class RetentionRun(Base):
 
 
 class WeeklyAggregate(Base):
-    """Counts of incidents per camera, ISO week and outcome: all that remains after retention."""
+    """Counts of incidents per camera, ISO week and outcome: all that remains after retention.
+
+    Model id/version and the look-alike category are kept too, so field precision survives retention.
+    """
 
     __tablename__ = "people_weekly_aggregates"
     __table_args__ = (
-        UniqueConstraint("camera_id", "iso_year", "iso_week", "outcome", name="uq_people_weekly_aggregates_key"),
+        UniqueConstraint(
+            "camera_id",
+            "iso_year",
+            "iso_week",
+            "outcome",
+            "category",
+            "model_id",
+            "model_version",
+            name="uq_people_weekly_aggregates_key",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(String(64), nullable=False)
     iso_year: Mapped[int] = mapped_column(Integer, nullable=False)
     iso_week: Mapped[int] = mapped_column(Integer, nullable=False)
-    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False, doc="An Outcome value, or 'none'.")
+    category: Mapped[str] = mapped_column(String(32), nullable=False, default="", doc="Look-alike, for false alarms.")
+    model_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from nitroplatform.api.errors import ConflictError as CoreConflictError
+from nitroplatform.api.errors import NotFoundError as CoreNotFoundError
 from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import Role
 from nitroplatform.auth.passwords import hash_password
@@ -19,11 +21,11 @@ from nitroplatform.people.models import Area, AreaCamera, Membership, RoleGrant,
 from nitroplatform.people.timeutil import utcnow
 
 
-class NotFoundError(LookupError):
+class NotFoundError(CoreNotFoundError):
     """The named user, team, area or shift does not exist."""
 
 
-class ConflictError(ValueError):
+class ConflictError(CoreConflictError):
     """The change would duplicate something unique (a username, a team name, a membership)."""
 
 

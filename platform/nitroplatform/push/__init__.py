@@ -1,0 +1,1 @@
+"""Web Push with VAPID: keys, subscriptions, payloads without images, delivery and pruning of dead endpoints."""

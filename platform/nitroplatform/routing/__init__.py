@@ -1,0 +1,1 @@
+"""Routing of incidents to officers: routes, shifts, silences, dispatch inhibition, cooldowns, escalation."""
