@@ -1,0 +1,153 @@
+"""Workflow rules: three distinct people, illegal transitions refused, completeness and the art. 5 gate."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from iama_testlib import NOW, approve_all, run_to_dpo_advice
+from sqlalchemy.orm import Session
+
+from iama import service
+from iama.config import IamaSettings
+from iama.storage.models import ImmutableSnapshotError
+from iama.workflow import WorkflowError, target_status
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "expectation"),
+    [
+        ("submit", "draft", contextlib.nullcontext()),
+        ("approve", "draft", pytest.raises(WorkflowError, match="cannot approve a record that is draft")),
+        ("approve", "in_review", pytest.raises(WorkflowError)),
+        ("approve", "dpo_advice", contextlib.nullcontext()),
+        ("submit", "approved", pytest.raises(WorkflowError)),
+        ("refuse", "approved", pytest.raises(WorkflowError)),
+        ("reopen", "refused", contextlib.nullcontext()),
+        ("expire", "draft", pytest.raises(WorkflowError)),
+        ("archive", "archived", pytest.raises(WorkflowError)),
+        ("fly", "draft", pytest.raises(WorkflowError, match="unknown action")),
+    ],
+)
+def test_transition_table(action: str, status: str, expectation: Any) -> None:
+    with expectation:
+        target_status(action, status)
+
+
+def test_full_approval_freezes_hashed_snapshot(session: Session, filled_record: int, settings: IamaSettings) -> None:
+    approve_all(session, filled_record, settings)
+    record = service.get_record(session=session, record_id=filled_record)
+    assert (record.status, record.author, record.reviewer, record.dpo, record.approver) == (
+        "approved",
+        "alice",
+        "bob",
+        "dora",
+        "carol",
+    )
+    assert record.expires_at is not None and (record.expires_at - NOW).days == 365
+    snapshot = service.latest_snapshot(session=session, record_id=filled_record)
+    assert snapshot is not None and len(snapshot.sha256) == 64
+    snapshot.sha256 = "0" * 64
+    with pytest.raises(ImmutableSnapshotError):
+        session.flush()
+    session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "dpo", "approver", "expectation"),
+    [
+        ("alice", "dora", "carol", pytest.raises(WorkflowError, match="author of this record")),
+        ("bob", "alice", "carol", pytest.raises(WorkflowError, match="may not also act as DPO")),
+        ("bob", "dora", "bob", pytest.raises(WorkflowError, match="reviewer of this record")),
+        ("bob", "dora", "alice", pytest.raises(WorkflowError, match="author of this record")),
+        ("bob", "dora", "dora", pytest.raises(WorkflowError, match="DPO of this record")),
+        ("bob", "dora", "carol", contextlib.nullcontext()),
+    ],
+)
+def test_three_distinct_people(
+    session: Session,
+    filled_record: int,
+    settings: IamaSettings,
+    reviewer: str,
+    dpo: str,
+    approver: str,
+    expectation: Any,
+) -> None:
+    with expectation:
+        service.submit(session=session, record_id=filled_record, actor="alice")
+        answers = service.answers_of(session=session, record_id=filled_record)
+        marks = [service.ReviewMark(question_id=qid, mark="acceptable") for qid in answers]
+        service.review(session=session, record_id=filled_record, actor=reviewer, marks=marks)
+        service.finish_review(session=session, record_id=filled_record, actor=reviewer)
+        service.advise(session=session, record_id=filled_record, actor=dpo, opinion="positive", advice="ok")
+        record = service.get_record(session=session, record_id=filled_record)
+        for risk in service.residual_risks(session=session, record=record):
+            service.decide_risk(
+                session=session, record_id=filled_record, actor=approver, position=risk.position, accept=True
+            )
+        service.approve(session=session, record_id=filled_record, actor=approver, reasons="ok", settings=settings)
+
+
+@pytest.mark.parametrize(
+    ("change", "expectation"),
+    [
+        ({}, contextlib.nullcontext()),
+        ({"1.1.1": ""}, pytest.raises(WorkflowError, match="required questions unanswered: 1.1.1")),
+        ({"1.3.1": "yes"}, pytest.raises(WorkflowError, match="blocked: 1.3.1")),
+        # 1.3.4 is hidden when 1.3.2 is "no", so clearing it no longer blocks submission.
+        ({"1.3.2": "no", "1.3.4": ""}, contextlib.nullcontext()),
+        ({"2.1.1": "not_self_learning"}, pytest.raises(WorkflowError, match="2.2A.1")),
+    ],
+)
+def test_completeness_honours_conditions(
+    session: Session, filled_record: int, change: dict[str, Any], expectation: Any
+) -> None:
+    service.set_answers(session=session, record_id=filled_record, answers=change, actor="alice")
+    with expectation:
+        service.submit(session=session, record_id=filled_record, actor="alice")
+
+
+def test_to_fix_returns_to_draft_and_history_is_kept(session: Session, filled_record: int) -> None:
+    service.submit(session=session, record_id=filled_record, actor="alice")
+    with pytest.raises(WorkflowError, match="only change in a draft"):
+        service.set_answers(session=session, record_id=filled_record, answers={"1.1.1": "x"}, actor="alice")
+    service.review(
+        session=session,
+        record_id=filled_record,
+        actor="bob",
+        marks=[service.ReviewMark(question_id="1.1.1", mark="to_fix", note="te vaag")],
+    )
+    with pytest.raises(WorkflowError, match="no review mark"):
+        service.finish_review(session=session, record_id=filled_record, actor="bob")
+    answers = service.answers_of(session=session, record_id=filled_record)
+    rest = [service.ReviewMark(question_id=qid, mark="acceptable") for qid in answers if qid != "1.1.1"]
+    service.review(session=session, record_id=filled_record, actor="bob", marks=rest)
+    record = service.finish_review(session=session, record_id=filled_record, actor="bob")
+    assert record.status == "draft"
+    changed = service.set_answers(
+        session=session, record_id=filled_record, answers={"1.1.1": "Scherper."}, actor="erik"
+    )
+    assert changed == ["1.1.1"]
+    comment = service.add_comment(
+        session=session, record_id=filled_record, actor="bob", body="Beter", question_id="1.1.1"
+    )
+    assert service.resolve_comment(session=session, comment_id=comment.id, actor="alice").resolved_by == "alice"
+
+
+def test_rejected_risk_blocks_approval_and_refusal_needs_reasons(
+    session: Session, filled_record: int, settings: IamaSettings
+) -> None:
+    run_to_dpo_advice(session, filled_record)
+    service.decide_risk(session=session, record_id=filled_record, actor="carol", position=1, accept=False)
+    service.decide_risk(session=session, record_id=filled_record, actor="carol", position=2, accept=True)
+    with pytest.raises(WorkflowError, match="not yet accepted"):
+        service.approve(session=session, record_id=filled_record, actor="carol", reasons="", settings=settings)
+    service.decide_risk(session=session, record_id=filled_record, actor="carol", position=3, accept=True)
+    with pytest.raises(WorkflowError, match="were rejected"):
+        service.approve(session=session, record_id=filled_record, actor="carol", reasons="", settings=settings)
+    with pytest.raises(WorkflowError, match="needs reasons"):
+        service.refuse(session=session, record_id=filled_record, actor="carol", reasons=" ")
+    record = service.refuse(session=session, record_id=filled_record, actor="carol", reasons="Risico 1 te groot")
+    assert record.status == "refused"
+    assert service.reopen(session=session, record_id=filled_record, actor="alice", reason="mitigeren").version == 2
