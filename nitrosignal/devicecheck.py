@@ -32,6 +32,14 @@ from nitrosignal.wire import AckResult, ContractError, DeviceState, Heartbeat, d
 
 DEFAULT_TIMEOUT_S = 10.0
 
+_REFUSAL_HINTS = {
+    "camera_mismatch": "camera_id in the config is not the id this key was registered under; use the bundle's "
+    "camera.yaml unchanged.",
+    "clock_skew": "the device's clock is ahead of the platform's: enable time synchronisation (systemd-timesyncd).",
+    "unknown_camera": "the camera was removed from the registry; provision it again.",
+    "flood": "the camera sent too many messages; stop other detector processes on this device.",
+}
+
 
 class CheckProblem(StrEnum):
     """Why a check failed; each has its own explanation and remedy in :attr:`CheckResult.message`."""
@@ -285,6 +293,19 @@ def _read_ack(
         if ack.gated
         else "The camera is not gated: it may detect during its schedule."
     )
+    if ack.result is AckResult.REFUSED and ack.reason == "out_of_order":
+        # The detector already ran: its heartbeat counter (from the outbox, microsecond-based) is above this
+        # check's millisecond seq. That is deliberate, so a check never pushes the platform's heartbeat
+        # counter above the running detector's. The refusal still proves registration and authentication.
+        return _result(
+            link,
+            progress,
+            started,
+            ack=(ack.result, None),
+            message=f"OK: reached {link.endpoint}, CURVE authentication accepted, heartbeat answered: the platform "
+            "already has newer heartbeats from this camera's detector, so the check's own heartbeat was not "
+            "stored (gating state: see the detector's heartbeat on the platform).",
+        )
     if ack.result is AckResult.REFUSED:
         return _result(
             link,
@@ -293,7 +314,7 @@ def _read_ack(
             ack=(ack.result, ack.gated),
             problem=CheckProblem.REFUSED,
             message=f"the platform authenticated the camera but refused the heartbeat (reason: {ack.reason}). "
-            f"Check that camera_id '{link.camera_id}' in the config is the id this key was registered under.",
+            + _REFUSAL_HINTS.get(ack.reason or "", "Look at the platform's log for this camera."),
         )
     return _result(
         link,
@@ -353,7 +374,7 @@ def _result(
     *,
     message: str,
     problem: CheckProblem | None = None,
-    ack: tuple[AckResult, bool] | None = None,
+    ack: tuple[AckResult, bool | None] | None = None,
 ) -> CheckResult:
     return CheckResult(
         ok=problem is None and ack is not None,
