@@ -34,6 +34,10 @@ class PeopleSettings(BaseSettings):
     )
     push_cooldown_global_s: int = Field(default=0, ge=0, description="Minimum gap between any two pages to a user.")
     push_cooldown_camera_s: int = Field(default=60, ge=0, description="Minimum gap between new pages per camera.")
+    push_allow_insecure_endpoints: bool = Field(
+        default=False,
+        description="Accept http:// push endpoints (local test receivers only; real push services use https).",
+    )
     vapid_subject: str = Field(
         default="mailto:privacy@example.invalid", description="VAPID `sub` claim: a contact for push services."
     )
