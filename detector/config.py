@@ -248,7 +248,10 @@ def validate_config_file(path: Path, *, with_files: bool = True) -> tuple[Camera
         config = CameraConfig.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            issues.append(_issue(root, tuple(error["loc"]), error["msg"]))
+            loc = tuple(error["loc"])
+            if error["type"] == "union_tag_invalid":
+                loc = (*loc, "type")  # point at the offending `type:` line, not the whole block
+            issues.append(_issue(root, loc, error["msg"]))
         return None, issues
     config = _resolve_paths(config, path.resolve().parent)
     if with_files:

@@ -41,12 +41,20 @@ class ScheduleWindow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     days: tuple[Weekday, ...] = Field(
-        min_length=1, description="Weekdays on which the window starts: mon, tue, wed, thu, fri, sat, sun."
+        description="Weekdays on which the window starts: mon, tue, wed, thu, fri, sat, sun (at least one)."
     )
     start: str = Field(description="Local start time, HH:MM.")
     end: str = Field(
         description="Local end time, HH:MM (24:00 for midnight). At or before the start: ends the next day."
     )
+
+    @field_validator("days")
+    @classmethod
+    def _some_days(cls, value: tuple[Weekday, ...]) -> tuple[Weekday, ...]:
+        # Checked here rather than with min_length, which would also fire when an item was invalid.
+        if not value:
+            raise ValueError("list at least one weekday")
+        return value
 
     @field_validator("start", "end")
     @classmethod
@@ -78,9 +86,14 @@ class ScheduleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = Field(default="Europe/Amsterdam", description="IANA timezone the windows are written in.")
-    windows: tuple[ScheduleWindow, ...] = Field(
-        min_length=1, description="Windows in which the detector may look; at least one."
-    )
+    windows: tuple[ScheduleWindow, ...] = Field(description="Windows in which the detector may look; at least one.")
+
+    @field_validator("windows")
+    @classmethod
+    def _some_windows(cls, value: tuple[ScheduleWindow, ...]) -> tuple[ScheduleWindow, ...]:
+        if not value:
+            raise ValueError("list at least one window; outside every window the detector does not look")
+        return value
 
     @field_validator("timezone")
     @classmethod
