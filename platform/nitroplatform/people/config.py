@@ -43,8 +43,10 @@ class PeopleSettings(BaseSettings):
     )
     trusted_model_keys: list[str] = Field(
         default_factory=list,
-        description="Trusted Ed25519 public keys (raw 32 bytes, hex) that may sign model cards.",
+        description="Ed25519 public keys trusted to sign model cards: paths to PEM files (as `nitrosignal train "
+        "keygen` writes them) or base64 of the raw 32-byte key. Uploads signed by any other key are refused.",
     )
+    model_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024, description="Largest model file accepted.")
     escalation_interval_s: float = Field(default=5.0, gt=0, description="How often the escalation task runs.")
 
 
