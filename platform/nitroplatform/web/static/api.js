@@ -8,10 +8,17 @@ export class ApiError extends Error {
   }
 }
 
-/** The value of the readable `nitrosignal_csrf` cookie, or "". */
+let sessionCsrf = "";
+
+/** Remember the CSRF token that /auth/login and /auth/me return (used when the cookie is not readable). */
+export function rememberCsrfToken(token) {
+  sessionCsrf = token || "";
+}
+
+/** The value of the readable `nitrosignal_csrf` cookie, else the token from /auth/me, else "". */
 export function csrfToken() {
   const match = document.cookie.split("; ").find((part) => part.startsWith("nitrosignal_csrf="));
-  return match ? decodeURIComponent(match.slice("nitrosignal_csrf=".length)) : "";
+  return match ? decodeURIComponent(match.slice("nitrosignal_csrf=".length)) : sessionCsrf;
 }
 
 /** Fetch JSON from the API. Throws ApiError for HTTP errors and TypeError when the network is down. */
@@ -29,7 +36,7 @@ export async function api(path, { method = "GET", body } = {}) {
   let data = null;
   const type = response.headers.get("content-type") || "";
   if (type.includes("json")) data = await response.json();
-  if (!response.ok) throw new ApiError(response.status, data && data.detail !== undefined ? data.detail : data);
+  if (!response.ok) throw new ApiError(response.status, data && (data.message ?? data.detail ?? data.code));
   return data;
 }
 

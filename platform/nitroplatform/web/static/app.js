@@ -1,6 +1,6 @@
 // The officer app: boot, routing, navigation by role, theme, network banner and the live stream.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, rememberCsrfToken } from "./api.js";
 import { initI18n, onLanguageChange, setLanguage, currentLanguage, t } from "./i18n.js";
 import { LiveStream } from "./live.js";
 import { registerServiceWorker } from "./push.js";
@@ -85,6 +85,7 @@ export function navigate(href, { replace = false } = {}) {
 async function loadMe() {
   try {
     ctx.me = await api("/auth/me");
+    rememberCsrfToken(ctx.me.csrf_token);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) ctx.me = null;
     else throw error;
@@ -167,6 +168,7 @@ function startLive() {
         ctx.events.dispatchEvent(new CustomEvent("reconnected"));
       }
     },
+    () => ctx.events.dispatchEvent(new CustomEvent("reconnected")),
   );
   for (const incident of ctx.incidents.values()) ctx.live.markSeen(incident);
   ctx.live.start();

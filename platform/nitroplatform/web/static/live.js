@@ -8,10 +8,12 @@ export class LiveStream {
   /**
    * @param {(incident: object) => void} onIncident called once per new (id, updated_at)
    * @param {(state: "connecting"|"open"|"down") => void} onState connection state for the banner
+   * @param {() => void} onResync the platform could not replay from our last id: refetch the lists
    */
-  constructor(onIncident, onState) {
+  constructor(onIncident, onState, onResync = () => {}) {
     this.onIncident = onIncident;
     this.onState = onState;
+    this.onResync = onResync;
     this.lastEventId = sessionStorage.getItem("nitrosignal.lastEventId") || "";
     this.seen = new Map(); // incident id -> updated_at of the newest version applied
     this.controller = null;
@@ -113,6 +115,10 @@ export class LiveStream {
     if (event.id !== null) {
       this.lastEventId = event.id;
       sessionStorage.setItem("nitrosignal.lastEventId", event.id);
+    }
+    if (event.type === "resync") {
+      this.onResync();
+      return;
     }
     if (event.type !== "incident" || event.data.length === 0) return;
     let payload;

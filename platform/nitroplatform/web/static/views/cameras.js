@@ -7,9 +7,9 @@ import { badge, h, render } from "../ui.js";
 import { cameraSketch } from "./location.js";
 
 const STATUS_KIND = {
-  active: "ok", inactive_schedule: "info", inactive_gated: "warn", degraded: "warn", error: "alert", offline: "alert",
+  active: "ok", inactive_schedule: "info", gated: "warn", inactive_gated: "warn", degraded: "warn", error: "alert", offline: "alert",
 };
-const STATUS_ORDER = ["error", "offline", "degraded", "inactive_gated", "inactive_schedule", "active"];
+const STATUS_ORDER = ["error", "offline", "degraded", "gated", "inactive_gated", "inactive_schedule", "active"];
 
 function statusBadge(status) {
   return badge(STATUS_KIND[status] || "info", t(`camera_status.${status}`));
@@ -40,10 +40,8 @@ export async function view(ctx) {
         { class: "card camera-item", dataset: { cameraId: c.id ?? c.camera_id, status: c.status } },
         h("div", { class: "camera-head" }, h("strong", {}, c.name || c.id), statusBadge(c.status)),
         h("p", { class: "muted" }, [c.site, c.id].filter(Boolean).join(" · ")),
-        c.status_reason || c.reason ? h("p", {}, t("cameras.reason", { reason: c.status_reason || c.reason })) : null,
-        c.last_seen_at || c.last_heartbeat_at
-          ? h("p", { class: "muted" }, t("cameras.last_seen", { at: formatTime(c.last_seen_at || c.last_heartbeat_at) }))
-          : null,
+        c.last_reason ? h("p", {}, t("cameras.reason", { reason: c.last_reason })) : null,
+        h("p", { class: "muted" }, c.last_heartbeat_at ? t("cameras.last_seen", { at: formatTime(c.last_heartbeat_at) }) : t("cameras.never_seen")),
       )),
     ),
   );

@@ -11,7 +11,9 @@ import {
 
 const OUTCOMES = ["confirmed_use", "nobody_there", "false_alarm", "not_handled"];
 const REMARK_MAX = 200;
-const FALLBACK_CATEGORIES = ["drink", "phone", "smoking", "balloon_not_at_mouth", "ball", "beach_toy", "other"];
+const FALLBACK_CATEGORIES = [
+  "drink", "phone", "cigarette_vape", "balloon_on_string", "balloon_held_away", "ball", "beach_bucket", "other",
+];
 
 function categoryKey(category) {
   return typeof category === "string" ? category : category.key || category.code || category.id || category.name;
@@ -27,7 +29,8 @@ function categoryLabel(category) {
 async function loadCategories(ctx) {
   if (!ctx.outcomeCategories) {
     try {
-      ctx.outcomeCategories = asList(await api("/outcome-categories"), "categories");
+      const vocabulary = await api("/outcome-categories");
+      ctx.outcomeCategories = asList(vocabulary, "false_alarm_categories", "categories");
     } catch {
       ctx.outcomeCategories = [];
     }
@@ -185,6 +188,7 @@ export async function view(ctx, [id]) {
         [t("incident.opened_at"), formatTime(inc.opened_at)],
         inc.state === "closed" ? [t("incident.closed_at"), formatTime(inc.closed_at)]
           : [t("incident.expires_at"), formatTime(inc.expires_at)],
+        inc.state === "closed" && inc.close_reason ? [t("incident.close_reason"), t(`close_reason.${inc.close_reason}`)] : null,
         inc.claimed_by ? [t("incident.claimed_by"), inc.claimed_by.username || inc.claimed_by.name || inc.claimed_by] : null,
         [t("incident.alerts"), String(inc.alert_count ?? 1)],
         [t("incident.model"), inc.model_version || t("common.unknown")],

@@ -1,6 +1,6 @@
 // Login: username and password; the platform sets the session and CSRF cookies.
 
-import { api, ApiError } from "../api.js";
+import { api, ApiError, rememberCsrfToken } from "../api.js";
 import { t } from "../i18n.js";
 import { h, render } from "../ui.js";
 
@@ -42,8 +42,10 @@ export async function view(ctx) {
     }
     submit.disabled = true;
     try {
-      await api("/auth/login", { method: "POST", body: { username: username.value.trim(), password: password.value } });
-      ctx.me = await api("/auth/me");
+      ctx.me = await api("/auth/login", {
+        method: "POST", body: { username: username.value.trim(), password: password.value },
+      });
+      rememberCsrfToken(ctx.me.csrf_token);
       ctx.navigate(safeNext(), { replace: true });
     } catch (err) {
       const status = err instanceof ApiError ? err.status : 0;

@@ -19,8 +19,10 @@ function weekdaysLabel(weekdays) {
 /** "ma, di 22:00–04:00" or "always" for a shift or route window. */
 export function windowLabel(item) {
   const days = weekdaysLabel(item.weekdays);
-  if (item.start_minute === null || item.start_minute === undefined) return days === t("teams.every_day") ? t("teams.always") : days;
-  return `${days} ${minuteLabel(item.start_minute)}–${minuteLabel(item.end_minute)}`;
+  const start = item.start ?? minuteLabel(item.start_minute);
+  const end = item.end ?? minuteLabel(item.end_minute);
+  if (!start) return days === t("teams.every_day") ? t("teams.always") : days;
+  return `${days} ${start}–${end}`;
 }
 
 function names(list, key = "name") {
@@ -36,7 +38,7 @@ function teamCard(team, teamsById) {
     team.description ? h("p", { class: "muted" }, team.description) : null,
     definitionList([
       [t("teams.members"), names(team.members, "username") || "—"],
-      [t("teams.areas"), (team.areas || []).map((a) => `${a.name}${a.cameras ? ` (${names(a.cameras, "camera_id")})` : ""}`).join("; ") || "—"],
+      [t("teams.areas"), (team.areas || []).map((a) => `${a.name} (${(a.camera_ids || []).join(", ")})`).join("; ") || "—"],
       [t("teams.shifts"), (team.shifts || []).map(windowLabel).join("; ") || "—"],
       escalate ? [t("teams.escalates_to"), t("teams.escalation_value", { team: escalate.name, s: team.escalate_after_s })] : null,
     ]),
@@ -55,6 +57,13 @@ export async function view(ctx) {
   const [teams, routes, silences] = await Promise.all([
     optional("/teams", "teams"), optional("/routes", "routes"), optional("/silences", "silences"),
   ]);
+  // Members, areas and shifts are sub-resources of each team.
+  await Promise.all(teams.items.map(async (team) => {
+    const [members, areas, shifts] = await Promise.all([
+      optional(`/teams/${team.id}/members`), optional(`/teams/${team.id}/areas`), optional(`/teams/${team.id}/shifts`),
+    ]);
+    Object.assign(team, { members: members.items, areas: areas.items, shifts: shifts.items });
+  }));
   const teamsById = new Map(teams.items.map((team) => [team.id, team]));
   const teamName = (id) => (teamsById.get(id) ? teamsById.get(id).name : String(id ?? "—"));
   const unavailable = h("p", { class: "empty" }, t("common.unavailable"));
@@ -80,6 +89,7 @@ export async function view(ctx) {
         : h("ul", { class: "card-list", id: "silence-list" }, silences.items.map((silence) => h("li", { class: "card" },
           h("h3", {}, [silence.camera_id, silence.zone].filter(Boolean).join(" · ") || t("teams.catch_all")),
           definitionList([
+            [t("teams.status"), t(`silence_status.${silence.status || "active"}`)],
             [t("teams.until"), formatTime(silence.ends_at)],
             [t("teams.set_by"), silence.created_by || "—"],
             [t("teams.why"), silence.comment || "—"],
