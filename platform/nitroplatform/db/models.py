@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     TypeDecorator,
     UniqueConstraint,
     Uuid,
@@ -159,3 +160,9 @@ class Incident(Base):
 def as_dict(row: Any) -> dict[str, Any]:
     """Column values of an ORM object, for logging and tests."""
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+# Core tables for the batched hot path (executemany without ORM objects).
+camera_table = cast(Table, Camera.__table__)
+alert_table = cast(Table, Alert.__table__)
+incident_table = cast(Table, Incident.__table__)

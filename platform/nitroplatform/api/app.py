@@ -1,0 +1,160 @@
+"""The ``create_app(settings)`` factory: one FastAPI app per call, no globals.
+
+The lifespan starts the ZeroMQ ingest and the incident sweeper (unless disabled in the settings or by the
+``with_ingest`` flag, as web-only workers and most tests do) and, on PostgreSQL, the LISTEN/NOTIFY listener
+that brings other workers' live events to this worker's SSE clients.
+
+Every module in ``nitroplatform/api/routes/`` that defines ``router`` is included automatically, so other
+components add endpoints by dropping in a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from nitroplatform.api import routes as routes_package
+from nitroplatform.api.errors import install_error_handlers
+from nitroplatform.db.engine import is_postgres, make_engine
+from nitroplatform.db.session import make_sessionmaker
+from nitroplatform.gating import CachedGatePolicy, load_gate_policy
+from nitroplatform.incidents.publish import IncidentPublisher
+from nitroplatform.incidents.sweeper import Sweeper
+from nitroplatform.ingest.auth import CameraKeyCache
+from nitroplatform.ingest.handler import IngestHandler
+from nitroplatform.ingest.metrics import PlatformMetrics
+from nitroplatform.ingest.server import IngestServer
+from nitroplatform.live.bus import LiveBus
+from nitroplatform.live.pg_notify import PgListener, channel_for
+from nitroplatform.settings import Settings
+from nitrosignal import __version__
+from nitrosignal.keys import load_secret
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The background parts one app runs; stored on ``app.state.runtime``."""
+
+    ingest: IngestServer | None = None
+    sweeper: Sweeper | None = None
+    listener: PgListener | None = None
+
+
+def discover_routers() -> list[tuple[str, APIRouter]]:
+    """Import every module of ``nitroplatform.api.routes`` and return those that define ``router``.
+
+    A module that fails to import is an error, never silently skipped.
+    """
+    found = []
+    for module_info in sorted(pkgutil.iter_modules(routes_package.__path__), key=lambda info: info.name):
+        module = importlib.import_module(f"{routes_package.__name__}.{module_info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append((module_info.name, router))
+    return found
+
+
+def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAPI:
+    """Build the platform's FastAPI app.
+
+    Args:
+        settings: validated settings; the app never reads the environment itself.
+        with_ingest: start the ingest and sweeper in the lifespan; default from ``settings.ingest_enabled``
+            and ``settings.sweeper_enabled``.
+    """
+    url = settings.effective_database_url
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    bus = LiveBus(buffer_size=settings.live_buffer_size)
+    metrics = PlatformMetrics()
+    origin = uuid.uuid4().hex
+    publisher = IncidentPublisher(bus=bus, pg_channel=channel_for(url) if is_postgres(url) else None, pg_origin=origin)
+    run_ingest = settings.ingest_enabled if with_ingest is None else with_ingest
+    run_sweeper = settings.sweeper_enabled if with_ingest is None else with_ingest
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = _start_runtime(
+            settings, factory=factory, publisher=publisher, metrics=metrics, flags=(run_ingest, run_sweeper)
+        )
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            _stop_runtime(runtime)
+            engine.dispose()
+
+    app = FastAPI(
+        title="nitrosignal platform",
+        version=__version__,
+        description="Anonymous N2O-balloon signals from cameras to enforcement officers. No images, ever.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = factory
+    app.state.live_bus = bus
+    app.state.metrics = metrics
+    app.state.incident_publisher = publisher
+    app.state.runtime = Runtime()
+    install_error_handlers(app)
+    for _name, router in discover_routers():
+        app.include_router(router)
+    return app
+
+
+def _start_runtime(
+    settings: Settings,
+    *,
+    factory: sessionmaker[Session],
+    publisher: IncidentPublisher,
+    metrics: PlatformMetrics,
+    flags: tuple[bool, bool],
+) -> Runtime:
+    run_ingest, run_sweeper = flags
+    runtime = Runtime()
+    try:
+        if publisher.pg_channel is not None:
+            runtime.listener = PgListener(
+                url=settings.effective_database_url, bus=publisher.bus, origin=publisher.pg_origin
+            )
+            runtime.listener.start()
+        if run_ingest:
+            keypair = load_secret(settings.effective_server_secret_key_file)
+            key_cache = CameraKeyCache(factory, on_refuse=lambda reason: metrics.refused.labels(reason).inc())
+            gate = CachedGatePolicy(load_gate_policy(settings), ttl_s=settings.gate_cache_s)
+            handler = IngestHandler(
+                settings=settings, factory=factory, key_cache=key_cache, gate=gate, publisher=publisher, metrics=metrics
+            )
+            runtime.ingest = IngestServer(
+                settings=settings, keypair=keypair, handler=handler, key_cache=key_cache, metrics=metrics
+            )
+            runtime.ingest.start()
+        if run_sweeper:
+            runtime.sweeper = Sweeper(
+                factory=factory, publisher=publisher, metrics=metrics, interval_s=settings.sweeper_interval_s
+            )
+            runtime.sweeper.start()
+    except BaseException:
+        _stop_runtime(runtime)
+        raise
+    return runtime
+
+
+def _stop_runtime(runtime: Runtime) -> None:
+    if runtime.ingest is not None:
+        runtime.ingest.stop()
+    if runtime.sweeper is not None:
+        runtime.sweeper.stop()
+    if runtime.listener is not None:
+        runtime.listener.stop()

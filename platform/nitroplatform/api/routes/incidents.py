@@ -1,0 +1,47 @@
+"""Incidents: list and detail, scoped to the cameras the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from nitroplatform.api.deps import SessionDep
+from nitroplatform.api.errors import NotFoundError
+from nitroplatform.api.schemas import ErrorOut, IncidentOut, IncidentPage
+from nitroplatform.auth.deps import CurrentUser
+from nitroplatform.auth.scope import can_see_camera, visible_camera_ids
+from nitroplatform.incidents.service import get_incident, list_incidents
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses={401: {"model": ErrorOut}})
+
+
+@router.get("", response_model=IncidentPage, summary="List incidents, newest first")
+def read_incidents(
+    user: CurrentUser,
+    session: SessionDep,
+    state: Annotated[Literal["open", "closed", "all"], Query(description="open = not closed yet")] = "open",
+    camera_id: Annotated[str | None, Query(description="Only this camera.")] = None,
+    zone: Annotated[str | None, Query(description="Only this zone.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    before: Annotated[datetime | None, Query(description="Only incidents opened before this time.")] = None,
+) -> IncidentPage:
+    """Incidents of the cameras the caller may see."""
+    visible = visible_camera_ids(user, session)
+    if camera_id is not None:
+        visible = {camera_id} if visible is None or camera_id in visible else set()
+    rows = list_incidents(session, state=state, camera_ids=visible, zone=zone, limit=limit, before=before)
+    items = [IncidentOut.model_validate(row) for row in rows]
+    next_before = items[-1].opened_at if len(items) == limit else None
+    return IncidentPage(items=items, next_before=next_before)
+
+
+@router.get("/{incident_id}", response_model=IncidentOut, responses={404: {"model": ErrorOut}}, summary="One incident")
+def read_incident(incident_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> IncidentOut:
+    """The incident, if the caller may see its camera (404 otherwise, so ids don't leak)."""
+    incident = get_incident(session, incident_id=incident_id)
+    if not can_see_camera(user, session, incident.camera_id):
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    return IncidentOut.model_validate(incident)

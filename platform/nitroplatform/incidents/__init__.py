@@ -1,0 +1,1 @@
+"""Incidents: grouping alerts by the device's incident id, lifecycle, auto-close and change publishing."""

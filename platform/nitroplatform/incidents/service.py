@@ -1,0 +1,379 @@
+"""Group alerts into incidents (new/update/end), auto-close expired ones, and publish changes.
+
+The ingest calls :func:`apply_alerts` once per drained batch, inside the batch's transaction, with plain
+values (no ORM objects on the hot path). State transitions are written as conditional SQL, so an officer's
+claim committed by another worker in the meantime is never overwritten: ingest and the sweeper only close
+incidents that are still *open*.
+
+Other components react to changes without editing this module::
+
+    from nitroplatform.incidents.service import register_change_listener
+    register_change_listener(my_callback)   # called with an IncidentChange after each commit
+
+Listeners run on the thread that committed (the ingest thread for device alerts): they must return quickly
+and hand slow work (web push) to their own queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Boolean, bindparam, case, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from nitroplatform.api.errors import NotFoundError
+from nitroplatform.api.schemas import IncidentOut
+from nitroplatform.db.models import Incident, UTCDateTime, incident_table
+
+logger = logging.getLogger(__name__)
+
+ChangeKind = Literal["opened", "updated", "closed"]
+INCIDENT_EVENT = "incident"
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """The fields of one accepted alert that matter for grouping (already validated by the wire contract)."""
+
+    camera_id: str
+    device_incident_id: uuid.UUID
+    phase: str
+    zone: str | None
+    confidence: float
+    people_involved: str
+    model_id: str
+    model_version: str
+    model_sha256: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """A committed change to an incident, as listeners and the live stream see it."""
+
+    kind: ChangeKind
+    incident: IncidentOut
+
+
+@dataclass(frozen=True)
+class GroupingResult:
+    """Which incident each alert joined, and which incidents changed in a way worth announcing."""
+
+    incident_ids: list[uuid.UUID]
+    changed: list[IncidentChange]
+
+
+ChangeListener = Callable[[IncidentChange], None]
+_listeners: list[ChangeListener] = []
+_listeners_lock = threading.Lock()
+
+
+def register_change_listener(listener: ChangeListener) -> None:
+    """Call ``listener`` with every committed incident change (after the commit)."""
+    with _listeners_lock:
+        if listener not in _listeners:
+            _listeners.append(listener)
+
+
+def unregister_change_listener(listener: ChangeListener) -> None:
+    """Stop calling ``listener``."""
+    with _listeners_lock:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+
+def notify_listeners(changes: Sequence[IncidentChange]) -> int:
+    """Call every registered listener for each change; returns the number of listener failures.
+
+    A failing listener is logged with its traceback and counted, but it cannot stop the ingest.
+    """
+    with _listeners_lock:
+        listeners = list(_listeners)
+    failures = 0
+    for change in changes:
+        for listener in listeners:
+            try:
+                listener(change)
+            except Exception:
+                failures += 1
+                logger.exception("incident change listener %r failed for incident %s", listener, change.incident.id)
+    return failures
+
+
+@dataclass
+class _Working:
+    """An incident's state while a batch is folded into it."""
+
+    id: uuid.UUID
+    is_new: bool
+    facts: AlertFacts
+    confidence_max: float
+    added: int
+    ended: bool
+    relevant: bool
+
+
+def _relevant_change(previous: Any, facts: AlertFacts) -> bool:
+    # Frigate's lesson (#3965, update suppression): only announce when something an officer cares about moved.
+    return bool(
+        previous.confidence != facts.confidence
+        or previous.people_involved != facts.people_involved
+        or (facts.zone is not None and previous.zone != facts.zone)
+        or previous.last_phase != facts.phase
+    )
+
+
+# Typed explicitly: inside CASE expressions SQLAlchemy cannot infer the column type of a bound value.
+_NOW = bindparam("b_now", type_=UTCDateTime())
+_ENDED = bindparam("b_ended", type_=Boolean())
+
+_UPDATE = (
+    update(incident_table)
+    .where(incident_table.c.id == bindparam("b_id"))
+    .values(
+        confidence=bindparam("b_confidence"),
+        confidence_max=bindparam("b_confidence_max"),
+        people_involved=bindparam("b_people"),
+        zone=bindparam("b_zone"),
+        expires_at=bindparam("b_expires_at"),
+        last_phase=bindparam("b_phase"),
+        model_id=bindparam("b_model_id"),
+        model_version=bindparam("b_model_version"),
+        model_sha256=bindparam("b_model_sha256"),
+        updated_at=_NOW,
+        alert_count=incident_table.c.alert_count + bindparam("b_added"),
+        ended_at=case(
+            (_ENDED & incident_table.c.ended_at.is_(None), _NOW),
+            else_=incident_table.c.ended_at,
+        ),
+        state=case(
+            (_ENDED & (incident_table.c.state == "open"), "closed"),
+            (~_ENDED & (incident_table.c.close_reason == "expired"), "open"),
+            else_=incident_table.c.state,
+        ),
+        closed_at=case(
+            (_ENDED & (incident_table.c.state == "open"), _NOW),
+            (~_ENDED & (incident_table.c.close_reason == "expired"), None),
+            else_=incident_table.c.closed_at,
+        ),
+        close_reason=case(
+            (_ENDED & (incident_table.c.state == "open"), "ended"),
+            (~_ENDED & (incident_table.c.close_reason == "expired"), None),
+            else_=incident_table.c.close_reason,
+        ),
+    )
+)
+
+
+def apply_alerts(session: Session, *, alerts: Sequence[AlertFacts], now: datetime) -> GroupingResult:
+    """Fold a batch of accepted alerts into incidents, inside the caller's transaction.
+
+    A ``new`` (or the first alert seen of an event) opens an incident; ``update`` refreshes it; ``end`` closes
+    it if it is still open (a claimed incident stays with its officer, with ``ended_at`` set). An update
+    after an auto-close by expiry reopens the incident: the event evidently was not over.
+
+    Returns:
+        The incident id of every alert (same order) and the changes to announce after the commit.
+    """
+    if not alerts:
+        return GroupingResult(incident_ids=[], changed=[])
+    table = incident_table
+    keys = {(facts.camera_id, facts.device_incident_id) for facts in alerts}
+    existing = {
+        (row.camera_id, row.device_incident_id): row
+        for row in session.execute(
+            select(
+                table.c.id,
+                table.c.camera_id,
+                table.c.device_incident_id,
+                table.c.confidence,
+                table.c.confidence_max,
+                table.c.people_involved,
+                table.c.zone,
+                table.c.last_phase,
+            ).where(tuple_(table.c.camera_id, table.c.device_incident_id).in_(list(keys)))
+        )
+    }
+    working: dict[tuple[str, uuid.UUID], _Working] = {}
+    incident_ids: list[uuid.UUID] = []
+    for facts in alerts:
+        key = (facts.camera_id, facts.device_incident_id)
+        current = working.get(key)
+        if current is None:
+            previous = existing.get(key)
+            if previous is None:
+                current = _Working(uuid.uuid4(), True, facts, facts.confidence, 0, False, True)
+            else:
+                current = _Working(
+                    previous.id,
+                    False,
+                    facts,
+                    max(previous.confidence_max, facts.confidence),
+                    0,
+                    False,
+                    _relevant_change(previous, facts),
+                )
+            working[key] = current
+        else:
+            current.relevant = current.relevant or _relevant_change(_as_previous(current.facts), facts)
+            merged_zone = facts.zone if facts.zone is not None else current.facts.zone
+            current.facts = _with_zone(facts, merged_zone)
+            current.confidence_max = max(current.confidence_max, facts.confidence)
+        current.added += 1
+        current.ended = current.ended or facts.phase == "end"
+        incident_ids.append(current.id)
+    _write(session, working=working, existing=existing, now=now)
+    announce = [item for item in working.values() if item.relevant or item.ended or item.is_new]
+    changes = load_changes(session, ids=[item.id for item in announce], new_ids={i.id for i in announce if i.is_new})
+    return GroupingResult(incident_ids=incident_ids, changed=changes)
+
+
+def _as_previous(facts: AlertFacts) -> Any:
+    return _Previous(facts.confidence, facts.people_involved, facts.zone, facts.phase)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    confidence: float
+    people_involved: str
+    zone: str | None
+    last_phase: str
+
+
+def _with_zone(facts: AlertFacts, zone: str | None) -> AlertFacts:
+    if facts.zone == zone:
+        return facts
+    return AlertFacts(**{**facts.__dict__, "zone": zone})
+
+
+def _write(
+    session: Session, *, working: dict[tuple[str, uuid.UUID], _Working], existing: dict[Any, Any], now: datetime
+) -> None:
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for key, item in working.items():
+        facts = item.facts
+        if item.is_new:
+            inserts.append(
+                {
+                    "id": item.id,
+                    "camera_id": facts.camera_id,
+                    "device_incident_id": facts.device_incident_id,
+                    "zone": facts.zone,
+                    "state": "closed" if item.ended else "open",
+                    "last_phase": facts.phase,
+                    "opened_at": now,
+                    "updated_at": now,
+                    "ended_at": now if item.ended else None,
+                    "closed_at": now if item.ended else None,
+                    "close_reason": "ended" if item.ended else None,
+                    "expires_at": facts.expires_at,
+                    "confidence": facts.confidence,
+                    "confidence_max": item.confidence_max,
+                    "people_involved": facts.people_involved,
+                    "model_id": facts.model_id,
+                    "model_version": facts.model_version,
+                    "model_sha256": facts.model_sha256,
+                    "alert_count": item.added,
+                }
+            )
+        else:
+            zone = facts.zone if facts.zone is not None else existing[key].zone
+            updates.append(
+                {
+                    "b_id": item.id,
+                    "b_confidence": facts.confidence,
+                    "b_confidence_max": item.confidence_max,
+                    "b_people": facts.people_involved,
+                    "b_zone": zone,
+                    "b_expires_at": facts.expires_at,
+                    "b_phase": facts.phase,
+                    "b_model_id": facts.model_id,
+                    "b_model_version": facts.model_version,
+                    "b_model_sha256": facts.model_sha256,
+                    "b_now": now,
+                    "b_added": item.added,
+                    "b_ended": item.ended,
+                }
+            )
+    if inserts:
+        session.execute(insert(incident_table), inserts)
+    if updates:
+        session.connection().execute(_UPDATE, updates)
+
+
+def load_changes(session: Session, *, ids: Sequence[uuid.UUID], new_ids: set[uuid.UUID]) -> list[IncidentChange]:
+    """Read incidents back (inside the transaction) as changes to announce."""
+    if not ids:
+        return []
+    rows = session.scalars(select(Incident).where(Incident.id.in_(list(ids)))).all()
+    changes = []
+    for row in rows:
+        incident = IncidentOut.model_validate(row)
+        kind: ChangeKind = "opened" if row.id in new_ids else "closed" if row.state == "closed" else "updated"
+        changes.append(IncidentChange(kind=kind, incident=incident))
+    return changes
+
+
+def close_expired(session: Session, *, now: datetime) -> list[IncidentChange]:
+    """Auto-close open incidents whose ``expires_at`` has passed (the caller commits).
+
+    Safe with several workers sweeping at once: the conditional UPDATE ... RETURNING closes each incident once.
+    """
+    table = incident_table
+    closed_ids = list(
+        session.execute(
+            update(table)
+            .where(table.c.state == "open", table.c.expires_at < _NOW)
+            .values(state="closed", close_reason="expired", closed_at=_NOW, updated_at=_NOW)
+            .returning(table.c.id),
+            {"b_now": now},
+        ).scalars()
+    )
+    changes = load_changes(session, ids=closed_ids, new_ids=set())
+    return [IncidentChange("closed", change.incident) for change in changes]
+
+
+def get_incident(session: Session, *, incident_id: uuid.UUID) -> Incident:
+    """The incident ``incident_id``.
+
+    Raises:
+        NotFoundError: if there is none.
+    """
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    return incident
+
+
+def list_incidents(
+    session: Session,
+    *,
+    state: str = "open",
+    camera_ids: set[str] | None = None,
+    zone: str | None = None,
+    limit: int = 50,
+    before: datetime | None = None,
+) -> list[Incident]:
+    """Incidents newest first. ``state`` is open (not closed: open, claimed, arrived), closed, or all.
+
+    ``camera_ids`` restricts to those cameras (None: all).
+    """
+    query = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
+    if state == "open":
+        query = query.where(Incident.state != "closed")
+    elif state == "closed":
+        query = query.where(Incident.state == "closed")
+    if camera_ids is not None:
+        query = query.where(Incident.camera_id.in_(camera_ids))
+    if zone is not None:
+        query = query.where(Incident.zone == zone)
+    if before is not None:
+        query = query.where(Incident.opened_at < before)
+    return list(session.scalars(query))

@@ -1,0 +1,339 @@
+"""Validate, store and acknowledge one drained batch of device messages.
+
+One batch is one database transaction. Every reply (stored, duplicate or refused) is produced only after
+that transaction committed, so an ``stored`` ack always means the alert is durable. If the commit fails
+nothing is acked and the devices resend from their outboxes; idempotency on ``(camera_id, seq)`` makes that
+exactly-once.
+
+Per-camera sequence state (highest alert seq, last heartbeat) is kept in memory for speed and loaded from
+the database for cameras not seen yet; it changes only after a successful commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from nitroplatform.db.models import Alert as AlertRow
+from nitroplatform.db.models import Camera, alert_table, camera_table, utcnow
+from nitroplatform.gating import GatePolicy
+from nitroplatform.incidents.publish import IncidentPublisher
+from nitroplatform.incidents.service import AlertFacts, apply_alerts
+from nitroplatform.ingest.auth import CameraKeyCache
+from nitroplatform.ingest.flood import FloodGuard
+from nitroplatform.ingest.metrics import PlatformMetrics
+from nitroplatform.settings import Settings
+from nitrosignal.wire import Ack, AckResult, Alert, ContractError, Heartbeat, decode, encode
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_CAMERA = "unknown"
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One received message: its routing envelope, payload, and the CURVE key ZAP authenticated."""
+
+    envelope: list[bytes]
+    payload: bytes
+    user_id: str | None
+
+
+@dataclass(slots=True)
+class Outbound:
+    """One reply to send back along ``envelope``."""
+
+    envelope: list[bytes]
+    reply: bytes
+
+
+@dataclass(slots=True)
+class _SeqState:
+    last_alert_seq: int
+    last_heartbeat_seq: int
+    last_heartbeat_message_id: str | None
+
+
+@dataclass
+class _Batch:
+    """What one batch accepted so far (nothing is visible outside until the commit)."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    alert_ids: dict[tuple[str, int], str] = field(default_factory=dict)
+    max_alert_seq: dict[str, int] = field(default_factory=dict)
+    heartbeats: dict[str, tuple[Heartbeat, bool]] = field(default_factory=dict)
+    replies: list[tuple[list[bytes], Ack]] = field(default_factory=list)
+
+
+class Refusal(Exception):
+    """A message refused with a machine-readable reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+_CAMERA_ALERT_SEQ = (
+    update(camera_table).where(camera_table.c.id == bindparam("b_id")).values(last_alert_seq=bindparam("b_seq"))
+)
+_CAMERA_HEARTBEAT = (
+    update(camera_table)
+    .where(camera_table.c.id == bindparam("b_id"))
+    .values(
+        last_heartbeat_at=bindparam("b_at"),
+        last_heartbeat_seq=bindparam("b_seq"),
+        last_heartbeat_message_id=bindparam("b_message_id"),
+        last_state=bindparam("b_state"),
+        last_reason=bindparam("b_reason"),
+        fps_in=bindparam("b_fps_in"),
+        fps_processed=bindparam("b_fps_processed"),
+        dropped_frames=bindparam("b_dropped"),
+        outbox_depth=bindparam("b_outbox"),
+        model_version=bindparam("b_model_version"),
+        uptime_s=bindparam("b_uptime"),
+        config_hash=bindparam("b_config_hash"),
+        gated=bindparam("b_gated"),
+    )
+)
+
+
+class IngestHandler:
+    """Turns batches of raw messages into stored rows and replies."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        factory: sessionmaker[Session],
+        key_cache: CameraKeyCache,
+        gate: GatePolicy,
+        publisher: IncidentPublisher,
+        metrics: PlatformMetrics,
+    ) -> None:
+        """Args: the platform's settings, session factory, key cache, gate policy, publisher and metrics."""
+        self._settings = settings
+        self._factory = factory
+        self._keys = key_cache
+        self._gate = gate
+        self._publisher = publisher
+        self._metrics = metrics
+        self._flood = FloodGuard(rate_per_s=settings.flood_rate_per_s, burst=settings.flood_burst)
+        self._skew = timedelta(seconds=settings.clock_skew_tolerance_s)
+        self._state: dict[str, _SeqState] = {}
+
+    def handle(self, messages: Sequence[Inbound]) -> list[Outbound]:
+        """Validate and store ``messages`` in one transaction; return the replies to send after it.
+
+        Returns an empty list if the transaction failed (nothing is acked; devices resend).
+        """
+        started = time.perf_counter()
+        now = utcnow()
+        batch = _Batch()
+        try:
+            with self._factory() as session:
+                self._load_state(session, messages)
+                for message in messages:
+                    self._accept(session, message, batch, now)
+                drafts, changes = self._store(session, batch, now)
+                session.commit()
+        except Exception:
+            self._metrics.storage_errors.inc()
+            self._state.clear()  # re-read from the database: the failed batch changed nothing there
+            logger.exception("ingest batch of %d messages failed; nothing acked, devices will resend", len(messages))
+            return []
+        self._commit_state(batch)
+        failures = self._publisher.deliver(drafts, changes)
+        if failures:
+            self._metrics.listener_errors.inc(failures)
+        for change in changes:
+            self._metrics.incident_changes.labels(change.kind).inc()
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(len(messages))
+        return [Outbound(envelope=envelope, reply=encode(ack)) for envelope, ack in batch.replies]
+
+    def _load_state(self, session: Session, messages: Sequence[Inbound]) -> None:
+        missing = {self._keys.camera_for(message.user_id) for message in messages} - self._state.keys()
+        missing.discard(None)
+        if not missing:
+            return
+        rows = session.execute(
+            select(Camera.id, Camera.last_alert_seq, Camera.last_heartbeat_seq, Camera.last_heartbeat_message_id).where(
+                Camera.id.in_(missing)
+            )
+        )
+        for camera_id, alert_seq, heartbeat_seq, heartbeat_message_id in rows:
+            self._state[camera_id] = _SeqState(alert_seq, heartbeat_seq, heartbeat_message_id)
+
+    def _accept(self, session: Session, message: Inbound, batch: _Batch, now: datetime) -> None:
+        camera_id = self._keys.camera_for(message.user_id)
+        seq = 0
+        kind = "unknown"
+        try:
+            if camera_id is None or camera_id not in self._state:
+                camera_id = UNKNOWN_CAMERA
+                raise Refusal("unknown_camera", f"key {str(message.user_id)[:8]}... is no longer registered")
+            try:
+                decoded = decode(message.payload)
+            except ContractError as exc:
+                raise Refusal(exc.reason, exc.detail) from exc
+            seq = decoded.seq
+            kind = "alert" if isinstance(decoded, Alert) else "heartbeat"
+            if decoded.camera_id != camera_id:
+                raise Refusal("camera_mismatch", f"key belongs to {camera_id!r}, message claims {decoded.camera_id!r}")
+            if decoded.sent_at > now + self._skew:
+                raise Refusal("clock_skew", f"sent_at {decoded.sent_at.isoformat()} is ahead of the platform clock")
+            if not self._flood.allow(camera_id, time.monotonic()):
+                raise Refusal("flood", f"more than {self._settings.flood_rate_per_s}/s sustained")
+            decision = self._gate.is_gated(session, camera_id, now)
+            if isinstance(decoded, Alert):
+                if decision.gated:
+                    raise _GatedRefusal(decision.reason)
+                result = self._accept_alert(session, decoded, batch)
+            else:
+                result = self._accept_heartbeat(decoded, batch, decision.gated)
+            ack = Ack(camera_id=camera_id, seq=seq, result=result, gated=decision.gated)
+            self._metrics.messages.labels(kind, result.value).inc()
+        except Refusal as refusal:
+            gated = isinstance(refusal, _GatedRefusal)
+            log = logger.info if gated else logger.warning
+            log("refused %s from camera %s seq %d: %s (%s)", kind, camera_id, seq, refusal.reason, refusal.detail)
+            self._metrics.refused.labels(refusal.reason).inc()
+            self._metrics.messages.labels(kind, "refused").inc()
+            ack = Ack(camera_id=camera_id, seq=seq, result=AckResult.REFUSED, reason=refusal.reason, gated=gated)
+        batch.replies.append((message.envelope, ack))
+
+    def _accept_alert(self, session: Session, alert: Alert, batch: _Batch) -> AckResult:
+        camera_id, seq, message_id = alert.camera_id, alert.seq, str(alert.message_id)
+        committed = self._state[camera_id].last_alert_seq
+        running = batch.max_alert_seq.get(camera_id, committed)
+        if seq > running:
+            batch.alerts.append(alert)
+            batch.alert_ids[(camera_id, seq)] = message_id
+            batch.max_alert_seq[camera_id] = seq
+            return AckResult.STORED
+        stored_id = batch.alert_ids.get((camera_id, seq))
+        if stored_id is None and seq <= committed:
+            stored_id = session.scalar(
+                select(AlertRow.message_id).where(AlertRow.camera_id == camera_id, AlertRow.seq == seq)
+            )
+        if stored_id is None:
+            raise Refusal("out_of_order", f"seq {seq} is below the highest stored alert seq {running}")
+        if stored_id != message_id:
+            raise Refusal("replay", f"seq {seq} was already used by another message")
+        return AckResult.DUPLICATE
+
+    def _accept_heartbeat(self, heartbeat: Heartbeat, batch: _Batch, gated: bool) -> AckResult:
+        camera_id, seq, message_id = heartbeat.camera_id, heartbeat.seq, str(heartbeat.message_id)
+        state = self._state[camera_id]
+        pending = batch.heartbeats.get(camera_id)
+        last_seq, last_id = (
+            (pending[0].seq, str(pending[0].message_id))
+            if pending
+            else (state.last_heartbeat_seq, state.last_heartbeat_message_id)
+        )
+        if seq == last_seq and message_id == last_id:
+            return AckResult.DUPLICATE
+        if seq <= last_seq:
+            raise Refusal("out_of_order", f"heartbeat seq {seq} is not above the last heartbeat seq {last_seq}")
+        batch.heartbeats[camera_id] = (heartbeat, gated)
+        return AckResult.STORED
+
+    def _store(self, session: Session, batch: _Batch, now: datetime) -> tuple[Any, Any]:
+        grouping = apply_alerts(session, alerts=[_facts(alert) for alert in batch.alerts], now=now)
+        if batch.alerts:
+            session.execute(
+                insert(alert_table),
+                [
+                    _alert_row(alert, incident_id, now)
+                    for alert, incident_id in zip(batch.alerts, grouping.incident_ids, strict=True)
+                ],
+            )
+            session.connection().execute(
+                _CAMERA_ALERT_SEQ, [{"b_id": camera, "b_seq": seq} for camera, seq in batch.max_alert_seq.items()]
+            )
+        if batch.heartbeats:
+            session.connection().execute(
+                _CAMERA_HEARTBEAT, [_heartbeat_row(hb, gated, now) for hb, gated in batch.heartbeats.values()]
+            )
+        drafts = self._publisher.stage(session, grouping.changed)
+        return drafts, grouping.changed
+
+    def _commit_state(self, batch: _Batch) -> None:
+        for camera_id, seq in batch.max_alert_seq.items():
+            self._state[camera_id].last_alert_seq = seq
+        for camera_id, (heartbeat, _) in batch.heartbeats.items():
+            state = self._state[camera_id]
+            state.last_heartbeat_seq = heartbeat.seq
+            state.last_heartbeat_message_id = str(heartbeat.message_id)
+
+    def forget(self, camera_id: str) -> None:
+        """Drop cached sequence state for a camera (after it was removed or re-registered)."""
+        self._state.pop(camera_id, None)
+
+
+class _GatedRefusal(Refusal):
+    def __init__(self, why: str) -> None:
+        super().__init__("gated", why)
+
+
+def _facts(alert: Alert) -> AlertFacts:
+    return AlertFacts(
+        camera_id=alert.camera_id,
+        device_incident_id=alert.incident_id,
+        phase=alert.phase.value,
+        zone=alert.zone,
+        confidence=alert.confidence,
+        people_involved=alert.people_involved.value,
+        model_id=alert.model.id,
+        model_version=alert.model.version,
+        model_sha256=alert.model.sha256,
+        expires_at=alert.expires_at,
+    )
+
+
+def _alert_row(alert: Alert, incident_id: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "camera_id": alert.camera_id,
+        "seq": alert.seq,
+        "message_id": str(alert.message_id),
+        "received_at": now,
+        "sent_at": alert.sent_at,
+        "incident_id": incident_id,
+        "device_incident_id": alert.incident_id,
+        "phase": alert.phase.value,
+        "occurred_at": alert.occurred_at,
+        "zone": alert.zone,
+        "confidence": alert.confidence,
+        "people_involved": alert.people_involved.value,
+        "model_id": alert.model.id,
+        "model_version": alert.model.version,
+        "model_sha256": alert.model.sha256,
+        "expires_at": alert.expires_at,
+    }
+
+
+def _heartbeat_row(heartbeat: Heartbeat, gated: bool, now: datetime) -> dict[str, Any]:
+    return {
+        "b_id": heartbeat.camera_id,
+        "b_at": now,
+        "b_seq": heartbeat.seq,
+        "b_message_id": str(heartbeat.message_id),
+        "b_state": heartbeat.state.value,
+        "b_reason": heartbeat.reason,
+        "b_fps_in": heartbeat.fps_in,
+        "b_fps_processed": heartbeat.fps_processed,
+        "b_dropped": heartbeat.dropped_frames,
+        "b_outbox": heartbeat.outbox_depth,
+        "b_model_version": heartbeat.model_version,
+        "b_uptime": heartbeat.uptime_s,
+        "b_config_hash": heartbeat.config_hash,
+        "b_gated": gated,
+    }

@@ -1,0 +1,155 @@
+"""The ingest thread: a CURVE ROUTER socket that drains messages in batches and acks after each commit.
+
+Order matters for security: the CURVE server keys are set *before* ``bind``, and pyzmq's
+``ThreadAuthenticator`` answers ZAP for every connection from the camera registry. The authenticated key of
+each message comes from the frame property ``User-Id`` (the Z85 public key), never from the payload.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import zmq
+from zmq.auth.thread import ThreadAuthenticator
+
+from nitroplatform.ingest.auth import CameraKeyCache
+from nitroplatform.ingest.handler import Inbound, IngestHandler
+from nitroplatform.ingest.metrics import PlatformMetrics
+from nitroplatform.settings import Settings
+from nitrosignal.keys import KeyPair
+from nitrosignal.wire import MAX_MESSAGE_BYTES
+
+logger = logging.getLogger(__name__)
+
+POLL_MS = 100
+# Messages up to this size get a proper 'oversized' refusal; anything larger drops the connection.
+SOCKET_MAX_MESSAGE_BYTES = 16 * MAX_MESSAGE_BYTES
+START_TIMEOUT_S = 10.0
+
+
+class IngestError(RuntimeError):
+    """The ingest could not start or stopped unexpectedly."""
+
+
+class IngestServer:
+    """Runs the ROUTER loop on its own thread."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        keypair: KeyPair,
+        handler: IngestHandler,
+        key_cache: CameraKeyCache,
+        metrics: PlatformMetrics,
+    ) -> None:
+        """Args: settings, the platform's CURVE keypair, the batch handler, the registry cache and metrics."""
+        self._settings = settings
+        self._keypair = keypair
+        self._handler = handler
+        self._keys = key_cache
+        self._metrics = metrics
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self.endpoint: str | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the loop runs without error."""
+        return self._ready.is_set() and self._thread.is_alive() and self.error is None
+
+    def start(self) -> None:
+        """Start the thread and wait until the socket is bound.
+
+        Raises:
+            IngestError: if binding failed or took too long.
+        """
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT_S) or self.error is not None:
+            self._stop.set()
+            raise IngestError(f"ingest could not start on {self._settings.ingest_bind}: {self.error}")
+        logger.info("ingest listening on %s (CURVE, ZAP against %d registered cameras)", self.endpoint, len(self._keys))
+
+    def refresh_registry(self) -> None:
+        """Reload the registry cache now (after a camera was added or removed in this process)."""
+        self._metrics.registered_cameras.set(self._keys.reload())
+
+    def stop(self) -> None:
+        """Stop the loop and release the socket."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        context = zmq.Context()
+        authenticator = ThreadAuthenticator(context, log=logging.getLogger("nitroplatform.ingest.zap"))
+        socket: zmq.Socket[bytes] | None = None
+        try:
+            authenticator.start()
+            self._keys.reload()
+            self._metrics.registered_cameras.set(len(self._keys))
+            authenticator.configure_curve_callback(domain="*", credentials_provider=self._keys)
+            socket = context.socket(zmq.ROUTER)
+            socket.curve_secretkey = self._keypair.secret
+            socket.curve_publickey = self._keypair.public
+            socket.curve_server = True
+            socket.linger = 0
+            socket.setsockopt(zmq.MAXMSGSIZE, SOCKET_MAX_MESSAGE_BYTES)
+            socket.setsockopt(zmq.RCVHWM, 100_000)
+            socket.setsockopt(zmq.SNDHWM, 100_000)
+            socket.bind(self._settings.ingest_bind)
+            self.endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
+            self._ready.set()
+            self._loop(socket)
+        except BaseException as exc:
+            self.error = exc
+            logger.exception("ingest stopped with an error")
+            self._ready.set()
+        finally:
+            if socket is not None:
+                socket.close(linger=0)
+            authenticator.stop()
+            context.term()
+
+    def _loop(self, socket: zmq.Socket[bytes]) -> None:
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        batch_max = self._settings.ingest_batch_max
+        refresh_s = self._settings.registry_refresh_s
+        last_refresh = time.monotonic()
+        while not self._stop.is_set():
+            if poller.poll(POLL_MS):
+                batch = self._drain(socket, batch_max)
+                if batch:
+                    for outbound in self._handler.handle(batch):
+                        try:
+                            socket.send_multipart([*outbound.envelope, outbound.reply], zmq.NOBLOCK)
+                        except zmq.Again:
+                            logger.warning("reply dropped: send queue to a device is full")
+            if time.monotonic() - last_refresh > refresh_s:
+                self._keys.reload()
+                self._metrics.registered_cameras.set(len(self._keys))
+                last_refresh = time.monotonic()
+
+    @staticmethod
+    def _drain(socket: zmq.Socket[bytes], batch_max: int) -> list[Inbound]:
+        batch: list[Inbound] = []
+        while len(batch) < batch_max:
+            try:
+                frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            payload = frames[-1]
+            user_id = payload.get("User-Id")
+            batch.append(
+                Inbound(
+                    envelope=[frame.bytes for frame in frames[:-1]],
+                    payload=payload.bytes,
+                    user_id=user_id if isinstance(user_id, str) else None,
+                )
+            )
+        return batch
