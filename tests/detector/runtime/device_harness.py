@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,18 @@ import yaml
 import zmq
 
 from nitrosignal.keys import KeyPair, generate_keypair, load_public, load_secret
-from nitrosignal.wire import Ack, AckResult, Alert, ContractError, Heartbeat, decode, encode
+from nitrosignal.wire import (
+    Ack,
+    AckResult,
+    Alert,
+    AlertPhase,
+    ContractError,
+    Heartbeat,
+    ModelRef,
+    PeopleBucket,
+    decode,
+    encode,
+)
 
 ASSETS = Path(__file__).resolve().parents[3] / "nitrosignal" / "assets"
 
@@ -211,3 +224,29 @@ def write_yaml(path: Path, data: dict[str, Any]) -> Path:
 
 def platform_public(keys: Keys) -> bytes:
     return load_public(keys.platform_public_file)
+
+
+MODEL = ModelRef(id="balloon-at-mouth", version="0.1.0", sha256="a" * 64)
+
+
+def alert_builder(incident: uuid.UUID | None = None, phase: AlertPhase = AlertPhase.NEW) -> Callable[[int], Alert]:
+    """A builder for Outbox.add_alert, as the runtime makes one."""
+    incident_id = incident or uuid.uuid4()
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def build(seq: int) -> Alert:
+        return Alert(
+            message_id=uuid.uuid4(),
+            camera_id="cam-1",
+            seq=seq,
+            sent_at=now,
+            incident_id=incident_id,
+            phase=phase,
+            occurred_at=now,
+            confidence=0.87,
+            people_involved=PeopleBucket.ONE,
+            model=MODEL,
+            expires_at=now + timedelta(minutes=2),
+        )
+
+    return build

@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from device_harness import alert_builder  # type: ignore[import-not-found]
 
 from detector.outbox import Outbox, OutboxFullError
-from nitrosignal.wire import Alert, AlertPhase, ModelRef, PeopleBucket, decode
-
-MODEL = ModelRef(id="balloon-at-mouth", version="0.1.0", sha256="a" * 64)
-
-
-def alert_builder(incident: uuid.UUID | None = None, phase: AlertPhase = AlertPhase.NEW) -> Callable[[int], Alert]:
-    """A builder for Outbox.add_alert, as the runtime makes one."""
-    incident_id = incident or uuid.uuid4()
-    now = datetime.now(UTC).replace(microsecond=0)
-
-    def build(seq: int) -> Alert:
-        return Alert(
-            message_id=uuid.uuid4(),
-            camera_id="cam-1",
-            seq=seq,
-            sent_at=now,
-            incident_id=incident_id,
-            phase=phase,
-            occurred_at=now,
-            confidence=0.87,
-            people_involved=PeopleBucket.ONE,
-            model=MODEL,
-            expires_at=now + timedelta(minutes=2),
-        )
-
-    return build
+from nitrosignal.wire import decode
 
 
 def test_alerts_and_seq_survive_a_restart(tmp_path: Path) -> None:
