@@ -122,11 +122,16 @@ class PoseEstimator:
         self._frame_index = 0
         self._last_timestamp_ms = -1
         self._closed = False
-        self._landmarkers = _Landmarkers(
-            main=self._create(settings.running_mode, settings.num_poses),
-            # Tiles and regions are separate crops each time, so they are analysed as independent images.
-            tiles=self._create("image", settings.num_poses),
-        )
+        main = self._create(settings.running_mode, settings.num_poses)
+        # Tiles and regions are separate crops each time, so they are analysed as independent images. Each
+        # PoseLandmarker graph costs ~145 MB of memory, so image mode shares one graph for everything, and
+        # video mode only builds the second graph when tiles are on.
+        tiles_on = settings.tile_grid != (1, 1)
+        if settings.running_mode == "image" or not tiles_on:
+            tiles = main
+        else:
+            tiles = self._create("image", settings.num_poses)
+        self._landmarkers = _Landmarkers(main=main, tiles=tiles)
 
     @property
     def settings(self) -> PoseSettings:
@@ -243,7 +248,8 @@ class PoseEstimator:
         """Release the MediaPipe graphs. Safe to call twice."""
         if not self._closed:
             self._landmarkers.main.close()
-            self._landmarkers.tiles.close()
+            if self._landmarkers.tiles is not self._landmarkers.main:
+                self._landmarkers.tiles.close()
             self._closed = True
 
     def __enter__(self) -> PoseEstimator:

@@ -1,0 +1,32 @@
+"""Shared fixtures for the detector vision tests: real MediaPipe and the shipped model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from detector.model import LoadedModel, default_model_path, load_model
+from detector.pose.estimator import PoseEstimator
+from detector.settings import PoseSettings
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread() -> None:
+    # The machine is shared; keep torch to one thread.
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def still_estimator() -> Iterator[PoseEstimator]:
+    """An image-mode estimator with tiles, shared across tests (building the graph takes a while)."""
+    estimator = PoseEstimator(PoseSettings(running_mode="image"))
+    yield estimator
+    estimator.close()
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> LoadedModel:
+    """The shipped balloon-at-mouth model, verified against its card."""
+    return load_model(default_model_path())

@@ -1,0 +1,81 @@
+"""The score command's engine: same analyzer as live detection, one JSON line per image."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from detector.analysis import FrameAnalyzer
+from detector.model import LoadedModel
+from detector.score import ImageReadError, ScoreLine, expand_paths, score_paths
+from detector.settings import AnalysisSettings, PoseSettings
+
+REPO = Path(__file__).resolve().parents[3]
+ASSETS = REPO / "tests" / "assets" / "detector"
+DEMO_PERSON = REPO / "nitrosignal" / "assets" / "demo_person.jpg"
+GROUP_FRAME = ASSETS / "face-demographics-walking_gif_f12.jpg"
+SMOKER_P37 = ASSETS / "smoker_p37.jpg"
+
+
+def _folder(tmp_path: Path) -> Path:
+    """A folder with a blank image, a real photo in a subfolder and a non-image file that is skipped."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    assert cv2.imwrite(str(folder / "blank.png"), np.full((240, 320, 3), 127, dtype=np.uint8))
+    shutil.copyfile(DEMO_PERSON, folder / "sub" / "person.jpg")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("names", "expected", "expectation"),
+    [
+        (["photos"], [("blank.png", 0), ("person.jpg", 1)], contextlib.nullcontext()),
+        (["photos/blank.png"], [("blank.png", 0)], contextlib.nullcontext()),
+        (["photos/missing.jpg"], [], pytest.raises(FileNotFoundError, match="missing.jpg")),
+        (["photos/notes.txt"], [], pytest.raises(ImageReadError, match="cannot read .*notes.txt")),
+    ],
+)
+def test_vision_score_lines(
+    tmp_path: Path, shipped_model: LoadedModel, names: list[str], expected: list[tuple[str, int]], expectation: Any
+) -> None:
+    _folder(tmp_path)
+    with expectation:
+        lines = list(score_paths([tmp_path / n for n in names], AnalysisSettings(), shipped_model))
+        assert [(Path(line.path).name, line.people) for line in lines] == expected
+        for line in lines:
+            parsed = json.loads(line.model_dump_json())
+            assert set(parsed) == {"path", "people", "score"}
+            assert 0.0 <= parsed["score"] <= 1.0
+            if line.people == 0:
+                assert parsed["score"] == 0.0
+
+
+def test_vision_score_is_the_max_over_people_from_the_live_analyzer(shipped_model: LoadedModel) -> None:
+    """Score must equal the highest balloon score the live FrameAnalyzer gives the same photo."""
+    settings = AnalysisSettings(pose=PoseSettings(running_mode="image"))
+    paths = [DEMO_PERSON, GROUP_FRAME, SMOKER_P37]
+    lines = list(score_paths(paths, settings, shipped_model))
+    with FrameAnalyzer(settings, shipped_model) as analyzer:
+        for path, line in zip(paths, lines, strict=True):
+            analysis = analyzer.analyze(np.asarray(cv2.imread(str(path)), dtype=np.uint8))
+            assert line.people == len(analysis.people)
+            best = max((p.balloon_score for p in analysis.people), default=0.0)
+            assert line.score == pytest.approx(best, abs=1e-4)
+
+
+def test_vision_folders_are_walked_for_images_only(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    assert [p.name for p in expand_paths([folder])] == ["blank.png", "person.jpg"]
+
+
+def test_vision_score_line_is_strict() -> None:
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        ScoreLine(path="x.jpg", people=1, score=1.5)
