@@ -7,7 +7,7 @@ same JSON (a lossless round trip).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from iama.storage.models import (
     Transition,
 )
 
-FORMAT = "nitrosignal.iama-record/1"
+FORMAT: Final = "nitrosignal.iama-record/1"
 
 
 class _Doc(BaseModel):

@@ -73,7 +73,9 @@ def normalise_answer(question: Question, value: Any) -> Any:
         try:
             points = _ACTION_POINTS.validate_python(value)
         except ValidationError as error:
-            raise AnswerError(f"{question.id}: expected a list of action points (title, detail, owner, due): {error}") from error
+            raise AnswerError(
+                f"{question.id}: expected a list of action points (title, detail, owner, due): {error}"
+            ) from error
         return [point.model_dump(mode="json") for point in points]
     raise AnswerError(f"{question.id}: unsupported question type")
 

@@ -1,0 +1,93 @@
+"""One entry point for every export format, used by the CLI and the web API alike."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from iama.config import IamaSettings
+from iama.document import RecordDocument, build_document, import_document
+from iama.exports.aiact import art5_screening, art27_view
+from iama.exports.register import RegisterOptions, to_register
+from iama.exports.render import render_html, render_markdown, render_pdf
+from iama.facts import collect_facts
+from iama.storage.models import IamaRecord
+
+ExportFormat = Literal["md", "html", "pdf", "json", "register", "art27", "art5"]
+EXPORT_FORMATS: tuple[str, ...] = ("md", "html", "pdf", "json", "register", "art27", "art5")
+_MEDIA = {
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+    "json": ("application/json", "json"),
+    "register": ("application/json", "register.json"),
+    "art27": ("application/json", "art27.json"),
+    "art5": ("application/json", "art5.json"),
+}
+
+
+class ExportResult(BaseModel):
+    """The bytes of one export with its media type and a suggested file name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def _facts(session: Session, document: RecordDocument, settings: IamaSettings) -> list[dict[str, object]]:
+    # An approved record shows the facts it was approved on; any other record shows the live facts.
+    if document.record.status == "approved" and document.snapshots:
+        facts: list[dict[str, object]] = document.snapshots[-1].facts["facts"]
+        return facts
+    snapshot = collect_facts(session, deployment_id=document.deployment.id, settings=settings)
+    return [fact.model_dump(mode="json") for fact in snapshot.facts]
+
+
+def export_record(
+    *,
+    session: Session,
+    record_id: int,
+    fmt: ExportFormat,
+    settings: IamaSettings,
+    register_options: RegisterOptions | None = None,
+) -> ExportResult:
+    """Export a record in ``fmt``.
+
+    Raises:
+        ValueError: for the register format without ``register_options``, or an unknown format.
+    """
+    document = build_document(session=session, record_id=record_id)
+    facts = _facts(session, document, settings)
+    if fmt == "md":
+        body = render_markdown(document).encode()
+    elif fmt == "html":
+        body = render_html(document, facts=facts).encode()
+    elif fmt == "pdf":
+        body = render_pdf(render_html(document, facts=facts))
+    elif fmt == "json":
+        body = document.model_dump_json(indent=2).encode()
+    elif fmt == "register":
+        if register_options is None:
+            raise ValueError("the register export needs the organisation name and contact address")
+        body = to_register(document, register_options).model_dump_json(indent=2).encode()
+    elif fmt == "art27":
+        body = json.dumps([item.model_dump() for item in art27_view(document)], indent=2, ensure_ascii=False).encode()
+    elif fmt == "art5":
+        fields = next((list(f["value"]["fields"]) for f in facts if f["key"] == "alert_schema"), [])  # type: ignore[index]
+        body = art5_screening(document, fields).model_dump_json(indent=2).encode()
+    else:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
+    media_type, suffix = _MEDIA[fmt]
+    return ExportResult(
+        content=body, media_type=media_type, filename=f"iama-{document.deployment.id}-{record_id}.{suffix}"
+    )
+
+
+def import_json(*, session: Session, text: str) -> IamaRecord:
+    """Import a JSON export (``nitrosignal.iama-record/1``) as a new record."""
+    return import_document(session=session, document=RecordDocument.model_validate_json(text))
