@@ -6,11 +6,11 @@ Each test runs inside one outer transaction that is rolled back at the end, so n
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from iama_testlib import add_camera
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,41 @@ from iama import service
 from iama.config import IamaSettings
 from iama.worked_example import load_example
 from nitroplatform.db.engine import make_engine
+from nitroplatform.db.models import Camera
 from nitroplatform.db.models_registry import load_all_models
+
+NOW = datetime(2027, 4, 1, 12, 0, tzinfo=UTC)
+
+
+def add_camera(db: Session, camera_id: str, deployment_id: str | None = "demo") -> Camera:
+    camera = Camera(
+        id=camera_id,
+        public_key=(camera_id + "k" * 40)[:40],
+        name=camera_id,
+        zones=["boulevard"],
+        deployment_id=deployment_id,
+    )
+    db.add(camera)
+    db.flush()
+    return camera
+
+
+def run_to_dpo_advice(db: Session, record_id: int) -> None:
+    """Submit (alice), review everything acceptable (bob), DPO advice (dora), accept every risk (carol)."""
+    service.submit(session=db, record_id=record_id, actor="alice")
+    answers = service.answers_of(session=db, record_id=record_id)
+    marks = [service.ReviewMark(question_id=qid, mark="acceptable") for qid in answers]
+    service.review(session=db, record_id=record_id, actor="bob", marks=marks)
+    service.finish_review(session=db, record_id=record_id, actor="bob")
+    service.advise(session=db, record_id=record_id, actor="dora", opinion="positive", advice="Akkoord.")
+
+
+def approve_all(db: Session, record_id: int, settings: IamaSettings, now: datetime = NOW) -> None:
+    run_to_dpo_advice(db, record_id)
+    record = service.get_record(session=db, record_id=record_id)
+    for risk in service.residual_risks(session=db, record=record):
+        service.decide_risk(session=db, record_id=record_id, actor="carol", position=risk.position, accept=True)
+    service.approve(session=db, record_id=record_id, actor="carol", reasons="Proef akkoord", settings=settings, now=now)
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +96,32 @@ def filled_record(session: Session) -> int:
     )
     service.set_answers(session=session, record_id=record.id, answers=example.answers, actor="alice")
     return record.id
+
+
+AddCamera = Callable[..., Camera]
+Approve = Callable[..., None]
+ToDpoAdvice = Callable[[Session, int], None]
+
+
+@pytest.fixture(name="add_camera")
+def add_camera_fixture() -> AddCamera:
+    """``add_camera(session, camera_id, deployment_id='demo')``."""
+    return add_camera
+
+
+@pytest.fixture(name="approve_all")
+def approve_all_fixture() -> Approve:
+    """``approve_all(session, record_id, settings, now=NOW)``: the full workflow with four people."""
+    return approve_all
+
+
+@pytest.fixture(name="run_to_dpo_advice")
+def run_to_dpo_advice_fixture() -> ToDpoAdvice:
+    """``run_to_dpo_advice(session, record_id)``."""
+    return run_to_dpo_advice
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The fixed 'now' of these tests."""
+    return NOW

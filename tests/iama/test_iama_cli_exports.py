@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from iama_testlib import approve_all
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -63,7 +63,9 @@ def test_all_questionnaire_ids_load() -> None:
     assert [load_questionnaire(q).id for q in QUESTIONNAIRE_IDS] == list(QUESTIONNAIRE_IDS)
 
 
-def test_json_export_imports_back_losslessly(session: Session, filled_record: int, settings: IamaSettings) -> None:
+def test_json_export_imports_back_losslessly(
+    session: Session, filled_record: int, settings: IamaSettings, approve_all: Callable[..., None]
+) -> None:
     approve_all(session, filled_record, settings)
     exported = export_record(session=session, record_id=filled_record, fmt="json", settings=settings).content
     copy = import_json(session=session, text=exported.decode())
@@ -72,7 +74,9 @@ def test_json_export_imports_back_losslessly(session: Session, filled_record: in
     assert json.loads(again) == json.loads(exported)
 
 
-def test_register_mapping(session: Session, filled_record: int, settings: IamaSettings) -> None:
+def test_register_mapping(
+    session: Session, filled_record: int, settings: IamaSettings, approve_all: Callable[..., None]
+) -> None:
     approve_all(session, filled_record, settings)
     record = to_register(build_document(session=session, record_id=filled_record), OPTIONS)
     assert record.status == "In gebruik"
@@ -88,7 +92,7 @@ def test_register_mapping(session: Session, filled_record: int, settings: IamaSe
 
 @pytest.mark.browser
 def test_pdf_opens_with_one_outline_entry_per_section(
-    session: Session, filled_record: int, settings: IamaSettings
+    session: Session, filled_record: int, settings: IamaSettings, approve_all: Callable[..., None]
 ) -> None:
     approve_all(session, filled_record, settings)
     pdf = export_record(session=session, record_id=filled_record, fmt="pdf", settings=settings).content

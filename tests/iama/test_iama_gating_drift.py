@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from iama_testlib import NOW, add_camera, approve_all
 from sqlalchemy.orm import Session
 
 from iama import service
@@ -47,29 +48,33 @@ def test_gated_without_approval(
     camera_id: str,
     deployment: str | None,
     expected_reason: str,
+    now: datetime,
+    add_camera: Callable[..., Any],
 ) -> None:
     if deployment == "none":
         add_camera(session, camera_id, deployment_id=None)
-    decision = IamaGatePolicy(settings).is_gated(session, camera_id, NOW)
+    decision = IamaGatePolicy(settings).is_gated(session, camera_id, now)
     assert (decision.gated, decision.reason) == (True, expected_reason)
 
 
-def test_active_after_approval_gated_after_model_change(session: Session, filled_record: int, tmp_path: Path) -> None:
+def test_active_after_approval_gated_after_model_change(
+    session: Session, filled_record: int, tmp_path: Path, now: datetime, approve_all: Callable[..., None]
+) -> None:
     settings = IamaSettings(model_path=write_model(tmp_path / "v1", "1.0.0"), retention_days=28)
     policy = IamaGatePolicy(settings)
-    assert policy.is_gated(session, "cam-1", NOW).gated
+    assert policy.is_gated(session, "cam-1", now).gated
     approve_all(session, filled_record, settings)
-    assert policy.is_gated(session, "cam-1", NOW).gated is False
+    assert policy.is_gated(session, "cam-1", now).gated is False
     # A new model version is deployed: the gate closes at once, and the sweep lists the difference.
     changed = IamaSettings(model_path=write_model(tmp_path / "v2", "2.0.0"), retention_days=28)
-    assert IamaGatePolicy(changed).is_gated(session, "cam-1", NOW).reason == "iama_facts_changed"
-    result = sweep(session=session, settings=changed, now=NOW)
+    assert IamaGatePolicy(changed).is_gated(session, "cam-1", now).reason == "iama_facts_changed"
+    result = sweep(session=session, settings=changed, now=now)
     summaries = [d.summary for d in result.drifted[filled_record]]
     assert any(s.startswith("model changed: cam-1.version: '1.0.0' → '2.0.0'") for s in summaries)
     record = service.get_record(session=session, record_id=filled_record)
     assert record.reassessment_needed and record.drift
     # Even with the old model back, a flagged record stays gated until it is re-assessed.
-    assert IamaGatePolicy(settings).is_gated(session, "cam-1", NOW).reason == "iama_reassessment_needed"
+    assert IamaGatePolicy(settings).is_gated(session, "cam-1", now).reason == "iama_reassessment_needed"
 
 
 @pytest.mark.parametrize(
@@ -81,7 +86,14 @@ def test_active_after_approval_gated_after_model_change(session: Session, filled
     ],
 )
 def test_drift_lists_differences(
-    session: Session, filled_record: int, settings: IamaSettings, change: str, expected_summary: str | None
+    session: Session,
+    filled_record: int,
+    settings: IamaSettings,
+    change: str,
+    expected_summary: str | None,
+    now: datetime,
+    add_camera: Callable[..., Any],
+    approve_all: Callable[..., None],
 ) -> None:
     approve_all(session, filled_record, settings)
     current = settings
@@ -89,19 +101,21 @@ def test_drift_lists_differences(
         add_camera(session, "cam-9")
     if change == "retention":
         current = IamaSettings(retention_days=90)
-    result = sweep(session=session, settings=current, now=NOW)
+    result = sweep(session=session, settings=current, now=now)
     summaries = [d.summary for d in result.drifted.get(filled_record, [])]
     if expected_summary is None:
         assert summaries == []
-        assert IamaGatePolicy(current).is_gated(session, "cam-1", NOW).gated is False
+        assert IamaGatePolicy(current).is_gated(session, "cam-1", now).gated is False
     else:
         assert any(s.startswith(expected_summary) for s in summaries), summaries
-        assert IamaGatePolicy(current).is_gated(session, "cam-1", NOW).gated
+        assert IamaGatePolicy(current).is_gated(session, "cam-1", now).gated
 
 
-def test_expiry_after_validity(session: Session, filled_record: int, settings: IamaSettings) -> None:
+def test_expiry_after_validity(
+    session: Session, filled_record: int, settings: IamaSettings, now: datetime, approve_all: Callable[..., None]
+) -> None:
     approve_all(session, filled_record, settings)
-    later = NOW + timedelta(days=366)
+    later = now + timedelta(days=366)
     assert IamaGatePolicy(settings).is_gated(session, "cam-1", later).reason == "iama_expired"
     assert sweep(session=session, settings=settings, now=later).expired == [filled_record]
     assert service.get_record(session=session, record_id=filled_record).status == "expired"

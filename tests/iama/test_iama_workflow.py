@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
-from iama_testlib import NOW, approve_all, run_to_dpo_advice
 from sqlalchemy.orm import Session
 
 from iama import service
@@ -35,7 +36,9 @@ def test_transition_table(action: str, status: str, expectation: Any) -> None:
         target_status(action, status)
 
 
-def test_full_approval_freezes_hashed_snapshot(session: Session, filled_record: int, settings: IamaSettings) -> None:
+def test_full_approval_freezes_hashed_snapshot(
+    session: Session, filled_record: int, settings: IamaSettings, now: datetime, approve_all: Callable[..., None]
+) -> None:
     approve_all(session, filled_record, settings)
     record = service.get_record(session=session, record_id=filled_record)
     assert (record.status, record.author, record.reviewer, record.dpo, record.approver) == (
@@ -45,7 +48,7 @@ def test_full_approval_freezes_hashed_snapshot(session: Session, filled_record: 
         "dora",
         "carol",
     )
-    assert record.expires_at is not None and (record.expires_at - NOW).days == 365
+    assert record.expires_at is not None and (record.expires_at - now).days == 365
     snapshot = service.latest_snapshot(session=session, record_id=filled_record)
     assert snapshot is not None and len(snapshot.sha256) == 64
     snapshot.sha256 = "0" * 64
@@ -136,7 +139,7 @@ def test_to_fix_returns_to_draft_and_history_is_kept(session: Session, filled_re
 
 
 def test_rejected_risk_blocks_approval_and_refusal_needs_reasons(
-    session: Session, filled_record: int, settings: IamaSettings
+    session: Session, filled_record: int, settings: IamaSettings, run_to_dpo_advice: Callable[..., None]
 ) -> None:
     run_to_dpo_advice(session, filled_record)
     service.decide_risk(session=session, record_id=filled_record, actor="carol", position=1, accept=False)
