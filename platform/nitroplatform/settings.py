@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         if secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
             problems.append(
                 f"secret_key must be a random string of at least {MIN_SECRET_LENGTH} characters in production "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                "(for example: openssl rand -base64 48)"
             )
         if self.gating_mode == "open":
             problems.append("gating_mode 'open' is only allowed in development")
@@ -159,6 +159,10 @@ def validation_messages(error: ValidationError) -> list[str]:
     lines = []
     for item in error.errors(include_url=False):
         location = ".".join(str(part) for part in item["loc"])
-        where = f"NITROSIGNAL_{location.upper()}" if location else "(settings)"
-        lines.append(f"{where}: {item['msg']}")
+        if location:
+            lines.append(f"NITROSIGNAL_{location.upper()}: {item['msg']}")
+        else:
+            # Cross-field checks report several problems in one message, '; '-separated.
+            message = str(item["msg"]).removeprefix("Value error, ")
+            lines.extend(f"(settings): {part}" for part in message.split("; "))
     return lines

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,6 +49,7 @@ class Runtime:
     ingest: IngestServer | None = None
     sweeper: Sweeper | None = None
     listener: PgListener | None = None
+    background: Any = None  # nitroplatform.people.background.BackgroundTasks: routing, push, retention
 
 
 def discover_routers() -> list[tuple[str, APIRouter]]:
@@ -70,7 +72,8 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
     Args:
         settings: validated settings; the app never reads the environment itself.
         with_ingest: start the ingest and sweeper in the lifespan; default from ``settings.ingest_enabled``
-            and ``settings.sweeper_enabled``.
+            and ``settings.sweeper_enabled``. Where the ingest runs, the people component's background tasks
+            (routing/push listener, escalation, retention) run too.
     """
     url = settings.effective_database_url
     engine = make_engine(url)
@@ -89,6 +92,11 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
         )
         app.state.runtime = runtime
         try:
+            if run_ingest:
+                # Routing and push react to incident changes, which this process's ingest produces.
+                from nitroplatform.people.background import start_background_tasks
+
+                runtime.background = start_background_tasks(app)
             yield
         finally:
             _stop_runtime(runtime)
@@ -152,6 +160,8 @@ def _start_runtime(
 
 
 def _stop_runtime(runtime: Runtime) -> None:
+    if runtime.background is not None:
+        runtime.background.stop()
     if runtime.ingest is not None:
         runtime.ingest.stop()
     if runtime.sweeper is not None:

@@ -14,6 +14,8 @@ from nitroplatform.db.base import Base
 MODEL_MODULES: tuple[str, ...] = ("nitroplatform.db.models",)
 OPTIONAL_MODEL_MODULES: tuple[str, ...] = (
     "nitroplatform.people.models",
+    "nitroplatform.people.dispatch_models",
+    "nitroplatform.people.record_models",
     "iama.models",
 )
 

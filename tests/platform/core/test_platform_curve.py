@@ -37,10 +37,18 @@ def test_curve_failure_matrix(
     stranger = camera_factory("cam-stranger", register=False)
     ingest.refresh_registry()
 
-    keypair = {"good_key": other.keypair, "unregistered_key": stranger.keypair, "no_key": None,
-               "other_cameras_id": other.keypair}[case]
-    claimed_id = {"good_key": "cam-other", "unregistered_key": "cam-stranger", "no_key": "cam-other",
-                  "other_cameras_id": "cam-good"}[case]
+    keypair = {
+        "good_key": other.keypair,
+        "unregistered_key": stranger.keypair,
+        "no_key": None,
+        "other_cameras_id": other.keypair,
+    }[case]
+    claimed_id = {
+        "good_key": "cam-other",
+        "unregistered_key": "cam-stranger",
+        "no_key": "cam-other",
+        "other_cameras_id": "cam-good",
+    }[case]
     attacker = wire.connect(ingest.endpoint, server_public, keypair)
     reply = wire.exchange(attacker, wire.alert(claimed_id, 1), timeout_ms=1500)
 
