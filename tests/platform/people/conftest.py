@@ -1,0 +1,67 @@
+"""Fixtures for the people-side tests: an app with people settings, HTTPS test clients, users per role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from people_helpers import PASSWORD, PeopleUser
+from sqlalchemy.orm import Session, sessionmaker
+
+from nitroplatform.auth.deps import Role
+from nitroplatform.auth.tokens import issue_token
+from nitroplatform.people.config import PeopleSettings
+from nitroplatform.people.service import create_user
+
+
+@pytest.fixture
+def people_settings() -> PeopleSettings:
+    """Test tunables: local http push receivers allowed, no cooldowns unless a test sets them."""
+    return PeopleSettings(
+        push_allow_insecure_endpoints=True,
+        push_cooldown_camera_s=0,
+        push_cooldown_global_s=0,
+        login_max_failures_user=3,
+        login_max_failures_client=10,
+    )
+
+
+@pytest.fixture
+def people_app(app_factory: Callable[..., FastAPI], people_settings: PeopleSettings) -> FastAPI:
+    """The platform app without ingest, with the test people settings."""
+    app = app_factory(with_ingest=False)
+    app.state.people_settings = people_settings
+    return app
+
+
+@pytest.fixture
+def https_client(people_app: FastAPI) -> Iterator[Callable[[], TestClient]]:
+    """``https_client()`` gives a fresh started client on https://testserver (Secure cookies travel)."""
+    clients: list[TestClient] = []
+
+    def build() -> TestClient:
+        client = TestClient(people_app, base_url="https://testserver")
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_user(session_factory: sessionmaker[Session]) -> Callable[..., PeopleUser]:
+    """``make_user("olga", Role.officer)`` creates a user with password PASSWORD and a Bearer token."""
+
+    def build(username: str, *roles: Role, **extra: Any) -> PeopleUser:
+        with session_factory() as session:
+            user = create_user(session, username=username, password=PASSWORD, roles=roles, actor="test", **extra)
+            token = issue_token(session, user_id=user.id, name="test")
+            session.commit()
+            return PeopleUser(username=username, user_id=user.id, headers={"Authorization": f"Bearer {token.raw}"})
+
+    return build
