@@ -73,9 +73,12 @@ export function formatDuration(seconds) {
 /** Date and time in the user's language, Europe/Amsterdam time. */
 export function formatTime(iso) {
   if (!iso) return t("common.unknown");
-  return new Intl.DateTimeFormat(locale(), {
-    dateStyle: "short", timeStyle: "medium", timeZone: "Europe/Amsterdam",
-  }).format(new Date(iso));
+  const date = new Date(iso);
+  const day = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Amsterdam" }).format(d);
+  const today = day(date) === day(new Date());
+  return new Intl.DateTimeFormat(locale(), today
+    ? { timeStyle: "short", timeZone: "Europe/Amsterdam" }
+    : { dateStyle: "short", timeStyle: "short", timeZone: "Europe/Amsterdam" }).format(date);
 }
 
 /** A probability 0..1 as a whole percentage. */

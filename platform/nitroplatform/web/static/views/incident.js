@@ -156,10 +156,12 @@ export async function view(ctx, [id]) {
   let current = incident;
   const actions = h("section", { class: "actions", id: "actions", "aria-label": t("incident.actions") });
   const status = h("div", { id: "incident-status" });
+  const details = h("section", { class: "card", id: "incident-details" });
 
   async function done(result, messageKey) {
     const updated = result && result.id ? result : await api(`/incidents/${encodeURIComponent(id)}`);
     ctx.upsertIncident(updated);
+    if (updated.state === "closed") window.scrollTo(0, 0);
     toast(t(messageKey), "ok");
   }
 
@@ -181,15 +183,17 @@ export async function view(ctx, [id]) {
     status.replaceChildren(
       h("p", { class: "incident-headline" }, stateBadge(inc.state),
         h("span", {}, t("incident.age", { age: formatAge(inc.opened_at) }))),
+      h("p", { class: "incident-summary" },
+        h("span", {}, confidenceLabel(inc)), h("span", {}, peopleLabel(inc)),
+        h("span", {}, cameraLabel(cameras, inc.camera_id))),
+    );
+    details.replaceChildren(
+      h("h2", {}, t("incident.details")),
       definitionList([
-        [t("incident.confidence"), confidenceLabel(inc)],
-        [t("incident.people"), peopleLabel(inc)],
-        [t("incident.camera"), cameraLabel(cameras, inc.camera_id)],
         [t("incident.opened_at"), formatTime(inc.opened_at)],
         inc.state === "closed" ? [t("incident.closed_at"), formatTime(inc.closed_at)]
           : [t("incident.expires_at"), formatTime(inc.expires_at)],
         inc.state === "closed" && inc.close_reason ? [t("incident.close_reason"), t(`close_reason.${inc.close_reason}`)] : null,
-        inc.claimed_by ? [t("incident.claimed_by"), inc.claimed_by.username || inc.claimed_by.name || inc.claimed_by] : null,
         [t("incident.alerts"), String(inc.alert_count ?? 1)],
         [t("incident.model"), inc.model_version || t("common.unknown")],
       ]),
@@ -228,6 +232,7 @@ export async function view(ctx, [id]) {
     status,
     actions,
     locationSection(ctx, camera, cameras, incident.camera_id),
+    details,
   );
   draw();
 

@@ -7,7 +7,7 @@ import { h, svg } from "../ui.js";
 
 const WIDTH = 340;
 const HEIGHT = 220;
-const PAD = 28;
+const PAD = 36;
 const METRES_PER_DEGREE = 111320;
 
 function hasPosition(camera) {
@@ -26,12 +26,13 @@ function project(points) {
   const lat0 = points.reduce((s, p) => s + p.latitude, 0) / points.length;
   const lon0 = points.reduce((s, p) => s + p.longitude, 0) / points.length;
   const scaleX = METRES_PER_DEGREE * Math.cos((lat0 * Math.PI) / 180);
+  // Leave room at the top for the north arrow and at the bottom for the scale bar.
   const xy = points.map((p) => ({ x: (p.longitude - lon0) * scaleX, y: (p.latitude - lat0) * METRES_PER_DEGREE }));
   const span = Math.max(60, ...xy.map((p) => Math.abs(p.x) * 2), ...xy.map((p) => Math.abs(p.y) * 2 * (WIDTH / HEIGHT)));
   const pxPerMetre = (WIDTH - 2 * PAD) / span;
   return {
     pxPerMetre,
-    points: xy.map((p) => ({ x: WIDTH / 2 + p.x * pxPerMetre, y: HEIGHT / 2 - p.y * pxPerMetre })),
+    points: xy.map((p) => ({ x: WIDTH / 2 + p.x * pxPerMetre, y: HEIGHT / 2 - p.y * pxPerMetre * 0.8 })),
   };
 }
 
@@ -57,7 +58,7 @@ export function cameraSketch(cameras, { highlight = null, statusOf = null, title
   root.append(svg("rect", { x: 0, y: 0, width: WIDTH, height: HEIGHT, class: "sketch-bg", rx: 8 }));
   if (placed.length === 0) return root;
   const { pxPerMetre, points } = project(placed);
-  root.append(svg("g", { class: "sketch-north", transform: `translate(${WIDTH - 22},26)` },
+  root.append(svg("g", { class: "sketch-north", transform: "translate(20,26)" },
     svg("path", { d: "M0,-14 L6,4 L0,0 L-6,4 Z" }), svg("text", { x: 0, y: 16, "text-anchor": "middle" }, "N")));
   root.append(scaleBar(pxPerMetre));
   placed.forEach((camera, i) => {
@@ -71,7 +72,7 @@ export function cameraSketch(cameras, { highlight = null, statusOf = null, title
       group.append(svg("path", { d: `M${x - 4},${y - 4} L${x + 4},${y + 4} M${x + 4},${y - 4} L${x - 4},${y + 4}`, class: "sketch-cross" }));
     }
     if (isHighlight || placed.length <= 8) {
-      const anchor = x > WIDTH - 90 ? "end" : "start";
+      const anchor = x > WIDTH / 2 ? "end" : "start"; // labels point towards the middle, never off the edge
       group.append(svg("text", { x: anchor === "end" ? x - 14 : x + 14, y: y + 5, "text-anchor": anchor }, camera.name || id));
     }
     root.append(group);
