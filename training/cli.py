@@ -1,0 +1,275 @@
+"""``nitrosignal train ...``: check datasets, build synthetic data, cut crops, train, evaluate, export, publish.
+
+Every command takes its data folders as arguments; nothing reads a fixed path. Intermediate data, pose and
+crop caches and checkpoints go to a work folder outside the repository (``--work``, default
+``/tmp/nitro-train``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Model pipeline: datasets with provenance, semi-synthetic data, training, evaluation, signed export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_WORK = Path("/tmp/nitro-train")
+WORK_HELP = "Work folder outside the repository for caches, synthetic data and checkpoints."
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
+@app.command()
+def check(dataset: Path = typer.Argument(..., help="Dataset folder with labels.csv and dataset.yaml.")) -> None:
+    """Refuse a dataset without provenance; report its class, category, split and source balance."""
+    from training.check import check_dataset
+    from training.dataset import DatasetError
+
+    try:
+        report = check_dataset(dataset)
+    except DatasetError as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command("import-boxes")
+def import_boxes(
+    out: Path = typer.Argument(..., help="boxes.csv to write (path,category,xmin,ymin,xmax,ymax in pixels)."),
+    coco: Path | None = typer.Option(None, help="COCO detection JSON to convert."),
+    yolo_images: Path | None = typer.Option(None, help="Image folder of a YOLO set."),
+    yolo_labels: Path | None = typer.Option(None, help="Label folder (<stem>.txt) of a YOLO set."),
+    yolo_names: str = typer.Option("", help="Comma-separated class names by YOLO index."),
+    matterport: Path | None = typer.Option(None, help="Matterport balloon boxes.csv (fname,...,bbox) to convert."),
+) -> None:
+    """Convert COCO, YOLO or Matterport boxes into one boxes.csv that synth can read."""
+    from training.importers import read_coco, read_matterport_csv, read_yolo, write_boxes
+
+    boxes = []
+    if coco is not None:
+        boxes += read_coco(coco)
+    if yolo_images is not None or yolo_labels is not None:
+        if yolo_images is None or yolo_labels is None:
+            raise typer.BadParameter("--yolo-images and --yolo-labels go together")
+        names = tuple(n.strip() for n in yolo_names.split(",") if n.strip())
+        boxes += read_yolo(yolo_images, yolo_labels, names)
+    if matterport is not None:
+        boxes += read_matterport_csv(matterport)
+    if not boxes:
+        raise typer.BadParameter("give at least one of --coco, --yolo-images/--yolo-labels, --matterport")
+    typer.echo(f"wrote {write_boxes(out, boxes)} boxes to {out}")
+
+
+@app.command()
+def synth(
+    data: Path = typer.Option(..., help="Data folder with host people and balloons (e.g. the shared train/)."),
+    out: Path = typer.Option(..., help="New dataset folder to write (must be empty or absent)."),
+    seed: int = typer.Option(0, help="Seed; the same seed and inputs give the same dataset."),
+    manifest: Path | None = typer.Option(
+        None, help="Provenance manifest of the data folder (default: shipped one for the shared collection)."
+    ),
+    scenes_per_person: int = typer.Option(4, help="Scenes composed per usable person."),
+    positives_only: bool = typer.Option(False, help="Only balloon-at-mouth scenes with real balloons (eval sets)."),
+    hand_near_mouth: float | None = typer.Option(
+        None, help="Only people with a hand within this many body scales of the mouth."
+    ),
+    include_real: bool = typer.Option(True, help="Copy the folder's real negatives along."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Composite real (and rendered) balloons at real mouths, plus hard negatives, with inherited provenance."""
+    _logging(verbose)
+    from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
+
+    config = SynthConfig(
+        seed=seed, scenes_per_person=scenes_per_person, include_real=include_real, max_hand_distance=hand_near_mouth
+    )
+    if positives_only:
+        config = config.model_copy(update={"weights": {"balloon_at_mouth": 1.0}, "hosts": ("people", "hand_at_mouth")})
+    provenance = synthesise(data, out, config, manifest or SHARED_MANIFEST, work / "cache")
+    typer.echo(f"wrote {out} ({len(provenance.sources)} sources)")
+
+
+@app.command()
+def crops(
+    dataset: Path = typer.Argument(..., help="Dataset folder (labels.csv + dataset.yaml)."),
+    size: int = typer.Option(64, help="Crop side in pixels (the model's CropSpec size)."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+) -> None:
+    """Cut every person's mouth crop with the detector's own pose and crop code (cached under --work)."""
+    _logging(False)
+    from training.crops import crops_for
+    from training.frontend import DEFAULT_CROP_SPEC
+
+    result = crops_for(dataset, DEFAULT_CROP_SPEC.model_copy(update={"size_px": size}), work / "cache")
+    typer.echo(
+        json.dumps(
+            {
+                "crops": int(len(result.labels)),
+                "positive": int(result.labels.sum()),
+                "positive_images_lost_by_pose": int(result.missed_positive.sum()),
+            }
+        )
+    )
+
+
+@app.command()
+def fit(
+    dataset: Path = typer.Argument(..., help="Training dataset folder (labels.csv + dataset.yaml)."),
+    run: Path = typer.Option(DEFAULT_WORK / "run", help="Checkpoint folder (last.pt, best.pt), outside the repo."),
+    epochs: int = typer.Option(40, help="Most epochs (early stopping may end sooner)."),
+    seed: int = typer.Option(0, help="Seed for initialisation and shuffling."),
+    architecture: str = typer.Option("compact-cnn", help="compact-cnn or mobilenet_v3_small (from scratch)."),
+    resume: Path | None = typer.Option(None, help="last.pt to continue from."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+) -> None:
+    """Train the classifier on the dataset's crops; writes best.pt with the val-chosen threshold."""
+    _logging(False)
+    from training.crops import crops_for
+    from training.train import TrainConfig, main
+
+    config = TrainConfig.model_validate({"epochs": epochs, "seed": seed, "architecture": architecture})
+    result = main(crops_for(dataset, config.spec, work / "cache"), config, run, resume)
+    typer.echo(
+        json.dumps(
+            {
+                "checkpoint": str(result.checkpoint),
+                "best_epoch": result.best_epoch,
+                "val_ap": result.val_ap,
+                "threshold": result.threshold,
+                "seconds": round(result.seconds),
+            }
+        )
+    )
+
+
+@app.command()
+def evaluate(
+    data: list[Path] = typer.Option(..., help="Labelled folder(s) to evaluate on; repeat for several."),
+    model: Path = typer.Option(..., help="TorchScript model with its .card.json next to it."),
+    out: Path = typer.Option(DEFAULT_WORK / "report", help="Report folder (Markdown, HTML, PNG, metrics.json)."),
+    target_precision: float = typer.Option(0.95, help="Precision for which the threshold is reported."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+) -> None:
+    """Score images with the detector's own code; AP, PR/ROC, calibration, FPR per category, size bins."""
+    _logging(False)
+    from training.evaluate import run_evaluation
+
+    metrics = run_evaluation(list(data), model, out, work / "cache", target_precision)
+    typer.echo(json.dumps({k: metrics[k] for k in ("recall", "fpr_real_negatives", "average_precision", "threshold")}))
+    typer.echo(f"report: {out / 'report.md'}")
+
+
+@app.command()
+def export(
+    checkpoint: Path = typer.Argument(..., help="best.pt from fit."),
+    out: Path = typer.Option(..., help="TorchScript file to write (card and signature go next to it)."),
+    version: str = typer.Option(..., help="Model version for the card (lowercase token, e.g. 1.0.1)."),
+    dataset: Path = typer.Option(..., help="The training dataset (its provenance goes into the card)."),
+    metrics: Path | None = typer.Option(None, help="metrics.json from evaluate, for the card."),
+    signing_key: Path | None = typer.Option(None, help="Ed25519 private key (PEM, 0600); omitted: unsigned."),
+) -> None:
+    """Write TorchScript + model card (JSON, Markdown) + sha256 and, with a key, the Ed25519 signature."""
+    _logging(False)
+    from training.dataset import load_dataset
+    from training.export import CardInputs, export_model
+    from training.pipeline import headline
+
+    data = load_dataset(dataset)
+    card_metrics, fpr = headline(json.loads(metrics.read_text())) if metrics else ({}, {})
+    result = export_model(
+        checkpoint,
+        out,
+        CardInputs(
+            version=version,
+            training_data=data.provenance.data_sources(data.rows),
+            metrics=card_metrics,
+            fpr_by_category=fpr,
+        ),
+        signing_key,
+    )
+    typer.echo(
+        f"wrote {result.model}, {result.card}, {result.card_markdown}"
+        + (f", {result.signature}" if result.signature else "")
+    )
+
+
+@app.command("signing-key")
+def signing_key(
+    private: Path = typer.Option(Path("~/.config/nitrosignal/model-signing.key"), help="Private key to create (0600)."),
+    public: Path = typer.Option(..., help="Public key to write (ship it, e.g. detector/models/signing-key.pub)."),
+) -> None:
+    """Create the Ed25519 model-signing keypair; the private key never goes into the repository."""
+    from training.export import generate_signing_key
+
+    generate_signing_key(private, public)
+    typer.echo(f"private key {private.expanduser()} (keep it secret), public key {public}")
+
+
+@app.command()
+def publish(
+    model: Path = typer.Argument(..., help="Signed TorchScript model (card and .sig next to it)."),
+    url: str = typer.Option(..., help="Platform base URL."),
+    token_env: str = typer.Option("NITROSIGNAL_API_TOKEN", help="Environment variable holding the Bearer API token."),
+) -> None:
+    """Upload model, card and signature to the platform's model registry (POST /api/v1/models)."""
+    from training.publish import PublishError, publish_model
+
+    token = os.environ.get(token_env)
+    if not token:
+        raise typer.BadParameter(f"set ${token_env} to an ml_engineer API token")
+    try:
+        record = publish_model(model, url, token)
+    except PublishError as error:
+        typer.echo(f"FAILED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(json.dumps(record, indent=2))
+
+
+@app.command("default-model")
+def default_model_command(
+    data: Path = typer.Option(..., help="The shared train/ folder (people, hand_at_mouth, balloon_people, balloons)."),
+    eval_data: Path = typer.Option(..., "--eval", help="The shared eval/ folder: eval positives and real negatives."),
+    out: Path = typer.Option(Path("detector/models"), help="Where the model, card and signature are written."),
+    signing_key: Path | None = typer.Option(
+        Path("~/.config/nitrosignal/model-signing.key"), help="Ed25519 private key; the card is signed with it."
+    ),
+    seed: int = typer.Option(0, help="Seed for synth and training."),
+    version: str = typer.Option("1.0.0", help="Model version for the card."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+) -> None:
+    """The one command that builds the shipped model: synth, crops, fit, evaluate, export and sign."""
+    _logging(False)
+    from training.pipeline import default_model
+
+    key = signing_key.expanduser() if signing_key is not None else None
+    if key is not None and not key.is_file():
+        raise typer.BadParameter(f"no signing key at {key}; create one with `nitrosignal train signing-key`")
+    result = default_model(data, eval_data, out, work, key, seed, version)
+    typer.echo(
+        json.dumps(
+            {
+                k: result.metrics[k]
+                for k in (
+                    "recall",
+                    "recall_synthetic",
+                    "fpr_real_negatives",
+                    "average_precision",
+                    "threshold",
+                    "real_positives",
+                )
+            }
+        )
+    )
+    typer.echo(f"train {result.train_seconds:.0f} s, total {result.total_seconds:.0f} s; model {result.export.model}")

@@ -1,0 +1,171 @@
+"""``nitrosignal train crops``: cut every person's mouth crop with the detector's own pose and crop code.
+
+For a synthetic image the person who carries the composite (found by the mouth position recorded in
+``synth.jsonl``) gets the image's label; everyone else in the photo is a negative ("bystander"). A
+positive whose carrier the pose model no longer finds is counted as missed, not invented. For a real image
+every person gets the image's label (a real positive with several people is ambiguous and skipped).
+Crops are written to one ``.npz`` file under a work folder outside the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from nitrosignal.modelcard import CropSpec
+from training.dataset import Dataset, load_dataset
+from training.frontend import PoseCache, body_scale_px, mouth_crop, mouth_point, read_image
+from training.synth.writer import read_meta
+
+log = logging.getLogger(__name__)
+
+BYSTANDER = "bystander"
+# A carrier is the person whose mouth lies within this many body scales of the recorded composite mouth.
+CARRIER_MATCH_SCALES = 0.35
+
+
+@dataclass(frozen=True)
+class CropSet:
+    """Crops of a dataset with their labels, per person.
+
+    Attributes:
+        crops: uint8 (N, S, S, 3) BGR crops.
+        labels: 1 for a balloon at the mouth, 0 otherwise, (N,).
+        categories: category per crop (the image's category, or "bystander").
+        splits: split per crop ("train"/"val"/"test"/"").
+        image_index: index into ``image_paths`` per crop.
+        scales: body scale in pixels per crop (for size bins).
+        image_paths: dataset-relative path per image.
+        image_labels: label per image (1/0).
+        image_categories: category per image.
+        missed_positive: per image, True when a positive's carrier was not found by pose.
+    """
+
+    crops: NDArray[np.uint8]
+    labels: NDArray[np.int64]
+    categories: NDArray[np.str_]
+    splits: NDArray[np.str_]
+    image_index: NDArray[np.int64]
+    scales: NDArray[np.float64]
+    image_paths: NDArray[np.str_]
+    image_labels: NDArray[np.int64]
+    image_categories: NDArray[np.str_]
+    missed_positive: NDArray[np.bool_]
+
+    def save(self, path: Path) -> None:
+        """Write the set as one compressed ``.npz`` file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, **{name: getattr(self, name) for name in self.__dataclass_fields__})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> CropSet:
+        """Read a set written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+    def select(self, split: str) -> NDArray[np.int64]:
+        """Indices of the crops of one split."""
+        return np.nonzero(self.splits == split)[0]
+
+
+def cache_key(dataset: Dataset, spec: CropSpec) -> str:
+    """Key of a dataset's crops: its labels, meta and the crop spec (poses are cached separately)."""
+    digest = hashlib.sha256(spec.model_dump_json().encode())
+    for name in ("labels.csv", "synth.jsonl"):
+        path = dataset.root / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None) -> CropSet:
+    """Cut the crops of every person in every image of a dataset.
+
+    Args:
+        dataset: The loaded dataset.
+        spec: The model's crop specification (the detector's geometry version and size).
+        cache_dir: Pose and crop cache folder (outside the repository), or None.
+    """
+    if cache_dir is not None:
+        cached = cache_dir / f"crops-{cache_key(dataset, spec)}.npz"
+        if cached.is_file():
+            log.info("crops from cache %s", cached)
+            return CropSet.load(cached)
+    metas = read_meta(dataset.root)
+    crops: list[NDArray[np.uint8]] = []
+    labels, categories, splits, image_index, scales = [], [], [], [], []
+    missed = []
+    with PoseCache(cache_dir) as poses:
+        for index, row in enumerate(tqdm(dataset.rows, desc="crops", unit="img")):
+            image = read_image(dataset.image_path(row))
+            people = poses.poses(image)
+            label = 1 if row.label == "positive" else 0
+            meta = metas.get(row.path)
+            carrier = -1
+            if meta is not None and meta.target_mouth is not None and people:
+                target = np.asarray(meta.target_mouth)
+                distances = [
+                    float(np.linalg.norm(mouth_point(p) - target)) / max(body_scale_px(p), 1.0) for p in people
+                ]
+                best = int(np.argmin(distances))
+                carrier = best if distances[best] <= CARRIER_MATCH_SCALES else -1
+            elif label == 1 and len(people) == 1:
+                carrier = 0
+            elif label == 1 and len(people) > 1:
+                log.warning(
+                    "%s: real positive with %d people is ambiguous; skipped for training", row.path, len(people)
+                )
+            missed.append(label == 1 and carrier < 0)
+            for person_index, pose in enumerate(people):
+                crop = mouth_crop(image, pose, spec)
+                if crop is None:
+                    continue
+                is_carrier = person_index == carrier
+                if label == 1 and not is_carrier:
+                    person_label, category = 0, BYSTANDER
+                elif meta is not None and not is_carrier:
+                    person_label, category = 0, BYSTANDER
+                else:
+                    person_label, category = label, row.category
+                crops.append(crop)
+                labels.append(person_label)
+                categories.append(category)
+                splits.append(row.split or "")
+                image_index.append(index)
+                scales.append(body_scale_px(pose))
+    size = spec.size_px
+    result = CropSet(
+        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8),
+        labels=np.asarray(labels, dtype=np.int64),
+        categories=np.asarray(categories, dtype=np.str_),
+        splits=np.asarray(splits, dtype=np.str_),
+        image_index=np.asarray(image_index, dtype=np.int64),
+        scales=np.asarray(scales, dtype=np.float64),
+        image_paths=np.asarray([row.path for row in dataset.rows], dtype=np.str_),
+        image_labels=np.asarray([1 if row.label == "positive" else 0 for row in dataset.rows], dtype=np.int64),
+        image_categories=np.asarray([row.category for row in dataset.rows], dtype=np.str_),
+        missed_positive=np.asarray(missed, dtype=np.bool_),
+    )
+    log.info(
+        "%d crops (%d positive) from %d images; %d positive images lost by pose",
+        len(result.labels),
+        int(result.labels.sum()),
+        len(dataset.rows),
+        int(result.missed_positive.sum()),
+    )
+    if cache_dir is not None:
+        result.save(cache_dir / f"crops-{cache_key(dataset, spec)}.npz")
+    return result
+
+
+def crops_for(root: Path, spec: CropSpec, cache_dir: Path | None) -> CropSet:
+    """Load a dataset folder (provenance required) and cut its crops."""
+    return cut_crops(load_dataset(root), spec, cache_dir)

@@ -1,0 +1,97 @@
+"""The detector's own front end (pose and mouth crop), imported, never copied, plus a disk cache of poses.
+
+Training must see people exactly as the detector does, so poses come from
+``detector.pose.estimator.PoseEstimator`` and crops from ``detector.evidence.crop.mouth_crop``. Still photos
+are analysed in the estimator's ``image`` mode (each photo independent, tiles always scanned), as the
+detector's score command does. Poses are cached on disk under a work folder outside the repository, keyed
+by the image bytes and the pose settings, because pose is the slow part and synth, crops and evaluate all
+need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detector.evidence.crop import DEFAULT_CROP_SPEC, mouth_crop, to_model_input
+from detector.evidence.geometry import body_scale_px, mouth_point
+from detector.pose.estimator import ImageBGR, PersonPose, PoseEstimator
+from detector.settings import PoseSettings
+
+__all__ = [
+    "DEFAULT_CROP_SPEC",
+    "PoseCache",
+    "body_scale_px",
+    "mouth_crop",
+    "mouth_point",
+    "read_image",
+    "still_pose_settings",
+    "to_model_input",
+]
+
+log = logging.getLogger(__name__)
+
+
+def still_pose_settings() -> PoseSettings:
+    """Pose settings for still photos: the detector's defaults in image mode."""
+    return PoseSettings(running_mode="image")
+
+
+def read_image(path: Path) -> ImageBGR:
+    """Read a photo as BGR uint8, loudly failing on unreadable files."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read image {path}")
+    return np.ascontiguousarray(image)
+
+
+class PoseCache:
+    """Poses per image from the detector's estimator, cached as ``.npy`` files keyed by content.
+
+    Args:
+        cache_dir: Folder for the cache (outside the repository), or None for no disk cache.
+        settings: Pose settings; part of the cache key.
+    """
+
+    def __init__(self, cache_dir: Path | None, settings: PoseSettings | None = None) -> None:
+        self._settings = settings or still_pose_settings()
+        key = hashlib.sha256(self._settings.model_dump_json().encode()).hexdigest()[:12]
+        self._dir = cache_dir / f"poses-{key}" if cache_dir is not None else None
+        self._estimator: PoseEstimator | None = None
+
+    def _get_estimator(self) -> PoseEstimator:
+        if self._estimator is None:
+            self._estimator = PoseEstimator(self._settings)
+        return self._estimator
+
+    def poses(self, image: ImageBGR) -> list[PersonPose]:
+        """All people found in ``image`` (cached by the image's pixels)."""
+        digest = hashlib.sha256(image.tobytes()).hexdigest() + f"-{image.shape[0]}x{image.shape[1]}"
+        path = self._dir / digest[:2] / f"{digest}.npy" if self._dir is not None else None
+        if path is not None and path.is_file():
+            array = np.load(path)
+            return [PersonPose(landmarks=landmarks) for landmarks in array]
+        poses = self._get_estimator().estimate(image)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stacked = np.stack([p.landmarks for p in poses]) if poses else np.zeros((0, 33, 3))
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, stacked)
+            tmp.replace(path)
+        return poses
+
+    def close(self) -> None:
+        """Release the MediaPipe landmarkers."""
+        if self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None
+
+    def __enter__(self) -> PoseCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,151 @@
+"""``nitrosignal train default-model``: the one command that produces the shipped model from the train folder.
+
+Steps (each deterministic for the seed; intermediate data and caches go to a work folder outside the repo):
+
+1. synth on ``train/`` (real balloons + rendered balloons at real mouths, hard negatives, real negatives);
+2. synth positives on ``eval/`` people and balloons only (never mixed with training), for recall;
+3. crops with the detector's pose and crop code, then ``fit``;
+4. export to a staging folder, evaluate with the detector's scoring on the real ``eval/`` photos plus the
+   eval positives;
+5. export again into ``--out`` with the eval figures in the card, and sign the card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nitrosignal.modelcard import DataSource
+from training.crops import crops_for
+from training.dataset import load_dataset
+from training.evaluate import run_evaluation
+from training.export import CardInputs, ExportResult, export_model
+from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
+from training.train import TrainConfig, main
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "balloon-at-mouth.pt"
+EVAL_SYNTH = SynthConfig(
+    hosts=("people", "hand_at_mouth"),
+    weights={"balloon_at_mouth": 1.0},
+    scenes_per_person=3,
+    include_real=False,
+    val_fraction=0.0,
+    # The detector classifies only people whose hand is near the mouth (its gate), as a user holding a
+    # balloon's neck has; eval positives are built on such people.
+    max_hand_distance=0.6,
+)
+
+
+@dataclass(frozen=True)
+class DefaultModelResult:
+    """What default-model produced."""
+
+    export: ExportResult
+    metrics: dict[str, Any]
+    train_seconds: float
+    total_seconds: float
+
+
+def _synth_once(root: Path, out: Path, config: SynthConfig, cache: Path) -> None:
+    # A finished synth folder (labels written last) is reused: same seed, same inputs, same output.
+    if (out / "labels.csv").is_file():
+        log.info("reusing %s", out)
+        return
+    if out.exists():
+        shutil.rmtree(out)
+    synthesise(root, out, config, SHARED_MANIFEST, cache)
+
+
+def headline(metrics: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """Card metrics and per-category FPR from an evaluation's metrics."""
+    keys = (
+        "average_precision",
+        "roc_auc",
+        "recall",
+        "recall_synthetic",
+        "fpr_real_negatives",
+        "precision",
+        "expected_calibration_error",
+    )
+    card = {k: float(metrics[k]) for k in keys if isinstance(metrics.get(k), float)}
+    card["real_negatives"] = float(metrics["real_negatives"])
+    card["synthetic_positives"] = float(metrics["synthetic_positives"])
+    for index, positive in enumerate(metrics["real_positives"]):
+        card[f"real_positive_{index}_score"] = float(positive["score"])
+    fpr = {name: float(row["fpr"]) for name, row in metrics["fpr_by_category"].items()}
+    return card, fpr
+
+
+def default_model(
+    train_dir: Path,
+    eval_dir: Path,
+    out_dir: Path,
+    work_dir: Path,
+    signing_key: Path | None,
+    seed: int = 0,
+    version: str = "1.0.0",
+) -> DefaultModelResult:
+    """Build, evaluate, export and sign the default model.
+
+    Args:
+        train_dir: The shared ``train/`` folder.
+        eval_dir: The shared ``eval/`` folder (its people and balloons build eval positives; never trained on).
+        out_dir: Where the model, card and signature go (``detector/models`` for the shipped model).
+        work_dir: Work folder outside the repository (synthetic data, caches, checkpoints, report).
+        signing_key: Ed25519 private key; None leaves the model unsigned.
+        seed: Seed for synth and training.
+        version: Model version for the card.
+    """
+    started = time.monotonic()
+    cache = work_dir / "cache"
+    synth_train = work_dir / f"synth-train-seed{seed}"
+    synth_eval = work_dir / f"synth-eval-seed{seed}"
+    _synth_once(train_dir, synth_train, SynthConfig(seed=seed), cache)
+    _synth_once(eval_dir, synth_eval, EVAL_SYNTH.model_copy(update={"seed": seed + 1000}), cache)
+    config = TrainConfig(seed=seed)
+    crops = crops_for(synth_train, config.spec, cache)
+    fit_started = time.monotonic()
+    fit = main(crops, config, work_dir / f"run-seed{seed}")
+    train_seconds = time.monotonic() - fit_started
+    training_data: tuple[DataSource, ...] = load_dataset(synth_train).provenance.data_sources(
+        load_dataset(synth_train).rows
+    )
+    staging = work_dir / "staging" / MODEL_FILE
+    export_model(
+        fit.checkpoint,
+        staging,
+        CardInputs(version=version, training_data=training_data, metrics={}, fpr_by_category={}),
+        None,
+    )
+    metrics = run_evaluation([eval_dir, synth_eval], staging, work_dir / f"report-seed{seed}", cache)
+    card_metrics, fpr = headline(metrics)
+    card_metrics["train_seconds"] = round(train_seconds, 1)
+    extra = {
+        "seed": seed,
+        "best_epoch": fit.best_epoch,
+        "val_ap": fit.val_ap,
+        "train_crops": int(len(crops.labels)),
+        "train_positive_crops": int(crops.labels.sum()),
+        "eval": {k: metrics[k] for k in ("real_positives", "size_bins", "positives_lost_by_pose")},
+        "note": "Training positives include procedurally rendered balloons (training.synth.rendered) as well as "
+        "real balloons cut from photos; eval positives use only eval people and eval balloons.",
+    }
+    result = export_model(
+        fit.checkpoint,
+        out_dir / MODEL_FILE,
+        CardInputs(
+            version=version, training_data=training_data, metrics=card_metrics, fpr_by_category=fpr, extra=extra
+        ),
+        signing_key,
+    )
+    (work_dir / f"report-seed{seed}" / "default-model.json").write_text(
+        json.dumps({"train_seconds": train_seconds, "total_seconds": time.monotonic() - started}, indent=2)
+    )
+    return DefaultModelResult(result, metrics, train_seconds, time.monotonic() - started)

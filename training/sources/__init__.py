@@ -1,0 +1,1 @@
+"""Shipped provenance manifests for known data collections."""

@@ -1,0 +1,300 @@
+"""``nitrosignal train fit``: train the balloon-at-mouth classifier on crops (torchvision-references shape).
+
+``train_one_epoch()`` and ``evaluate()`` (under ``torch.inference_mode()``) are driven by ``main(args)``.
+Training augments uint8 crops with transforms v2 and then normalises them with the detector's own
+``to_model_input``, the exact function the device uses, so train and serve cannot drift. Checkpoints are
+plain dicts (state dicts plus the config as JSON), written every epoch, and ``--resume`` continues one.
+Early stopping watches validation average precision; a non-finite loss stops the run loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision.transforms import v2
+from tqdm import tqdm
+
+from nitrosignal.modelcard import CropSpec
+from training.crops import CropSet
+from training.frontend import DEFAULT_CROP_SPEC, to_model_input
+from training.metrics import average_precision, threshold_for_fpr
+from training.model import Architecture, build_model
+
+log = logging.getLogger(__name__)
+
+# 64 px instead of the detector's 96 px default: a balloon at the mouth spans 20-40 px of it, and training
+# and inference cost 2.25 times less on the device's two cores. Geometry (mouth-v1) and normalisation are
+# the detector's; the card carries this spec, and the detector cuts crops per the card.
+TRAIN_CROP_SPEC = DEFAULT_CROP_SPEC.model_copy(update={"size_px": 64})
+
+
+class TrainConfig(BaseModel):
+    """Hyper-parameters of one training run (stored in every checkpoint as JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    architecture: Architecture = Field(default="compact-cnn", description="Classifier backbone (from scratch).")
+    spec: CropSpec = Field(default=TRAIN_CROP_SPEC, description="Crop spec; must match the crops' size.")
+    epochs: int = Field(default=40, ge=1, description="Most epochs.")
+    batch_size: int = Field(default=64, ge=1)
+    lr: float = Field(default=3e-3, gt=0, description="Peak AdamW learning rate (cosine schedule).")
+    weight_decay: float = Field(default=1e-4, ge=0)
+    patience: int = Field(default=8, ge=1, description="Stop after this many epochs without a better val AP.")
+    seed: int = 0
+    deterministic: bool = Field(default=True, description="Deterministic algorithms and seeded shuffling.")
+    threads: int = Field(
+        default=1, ge=1, le=64, description="torch CPU threads; 1 is fastest for these small ops on a busy 2-core box."
+    )
+    max_val_fpr: float = Field(
+        default=0.01, gt=0, lt=1, description="Operating threshold: lowest with at most this val negative FPR."
+    )
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a training run produced."""
+
+    checkpoint: Path
+    best_epoch: int
+    val_ap: float
+    threshold: float
+    seconds: float
+    history: list[dict[str, float]]
+
+
+def train_transform() -> v2.Compose:
+    """Augmentations on a uint8 RGB tensor (3, S, S); normalisation happens later in ``to_model_input``."""
+    return v2.Compose(
+        [
+            v2.RandomHorizontalFlip(),
+            v2.RandomApply([v2.RandomAffine(degrees=10, translate=(0.06, 0.06), scale=(0.88, 1.12))], p=0.7),
+            v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.35, hue=0.04),
+            v2.RandomGrayscale(p=0.15),
+            v2.RandomApply([v2.GaussianBlur(kernel_size=5, sigma=(0.1, 1.5))], p=0.3),
+        ]
+    )
+
+
+class CropDataset(torch.utils.data.Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Crops as model inputs: augmented (training) or as the detector sees them (evaluation)."""
+
+    def __init__(self, crops: np.ndarray, labels: np.ndarray, spec: CropSpec, augment: bool) -> None:
+        self._crops, self._labels, self._spec = crops, labels, spec
+        self._transform = train_transform() if augment else None
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        crop = self._crops[index]
+        if self._transform is not None:
+            rgb = torch.from_numpy(np.ascontiguousarray(crop[:, :, ::-1].transpose(2, 0, 1)))
+            augmented = self._transform(rgb)
+            crop = np.ascontiguousarray(augmented.numpy().transpose(1, 2, 0)[:, :, ::-1])
+        tensor = to_model_input([crop], self._spec)[0]
+        return tensor, torch.tensor(float(self._labels[index]))
+
+
+def train_one_epoch(
+    model: nn.Module, loader: DataLoader[Any], optimizer: torch.optim.Optimizer, loss_fn: nn.Module, epoch: int
+) -> float:
+    """One pass over the training crops; returns the mean loss. Raises on a non-finite loss."""
+    model.train()
+    total, count = 0.0, 0
+    for inputs, targets in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
+        logits = model(inputs).reshape(-1)
+        loss = loss_fn(logits, targets)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}; stopping")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.item()) * len(targets)
+        count += len(targets)
+    return total / max(1, count)
+
+
+def predict(model: nn.Module, crops: np.ndarray, spec: CropSpec, batch_size: int = 256) -> np.ndarray:
+    """Probabilities for uint8 BGR crops, through the detector's ``to_model_input``."""
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(crops), batch_size):
+            batch = to_model_input(list(crops[start : start + batch_size]), spec)
+            out.append(torch.sigmoid(model(batch).reshape(-1)).numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def evaluate(model: nn.Module, crops: np.ndarray, labels: np.ndarray, spec: CropSpec) -> dict[str, float]:
+    """Validation loss and average precision on crops (under ``torch.inference_mode()``)."""
+    probs = predict(model, crops, spec)
+    eps = 1e-7
+    clipped = np.clip(probs, eps, 1 - eps)
+    loss = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))) if len(labels) else 0.0
+    return {"val_loss": loss, "val_ap": average_precision(probs, labels)}
+
+
+def _seed_everything(seed: int, deterministic: bool) -> torch.Generator:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def _split(crops: CropSet, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    train, val = crops.select("train"), crops.select("val")
+    if len(val) == 0 or int(crops.labels[val].sum()) == 0:
+        # No usable val split recorded: hold out 15% of the images (all crops of one image together).
+        rng = np.random.default_rng(seed)
+        held = rng.random(len(crops.image_paths)) < 0.15
+        mask = held[crops.image_index]
+        train, val = np.nonzero(~mask)[0], np.nonzero(mask)[0]
+    return train, val
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Atomically write a plain-dict checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors and plain types only)."""
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    return state
+
+
+def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None = None) -> FitResult:
+    """Train, keep the best model by val AP and pick the operating threshold on val.
+
+    Args:
+        crops: Crops of the training dataset (with train/val splits).
+        config: Hyper-parameters.
+        out_dir: Where ``last.pt`` and ``best.pt`` checkpoints go (outside the repository).
+        resume: A ``last.pt`` to continue from.
+    """
+    started = time.monotonic()
+    if crops.crops.shape[1] != config.spec.size_px:
+        raise ValueError(f"crops are {crops.crops.shape[1]} px but the spec says {config.spec.size_px}")
+    torch.set_num_threads(config.threads)
+    generator = _seed_everything(config.seed, config.deterministic)
+    train_idx, val_idx = _split(crops, config.seed)
+    train_labels = crops.labels[train_idx]
+    positives = int(train_labels.sum())
+    if positives == 0 or positives == len(train_labels):
+        raise ValueError(f"training needs both classes; got {positives} positives of {len(train_labels)} crops")
+    log.info("training on %d crops (%d positive), validating on %d", len(train_idx), positives, len(val_idx))
+    loader = DataLoader(
+        CropDataset(crops.crops[train_idx], train_labels, config.spec, augment=True),
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=0,
+    )
+    model = build_model(config.architecture)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * len(loader), pct_start=0.15
+    )
+    pos_weight = torch.tensor((len(train_labels) - positives) / positives, dtype=torch.float32)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    start_epoch, best_ap, best_epoch, bad_epochs = 0, -1.0, -1, 0
+    history: list[dict[str, float]] = []
+    best_state: dict[str, torch.Tensor] = {}
+    if resume is not None:
+        state = load_checkpoint(resume)
+        if json.loads(state["config"]) != json.loads(config.model_dump_json()):
+            raise ValueError(f"{resume} was trained with another config; refusing to resume")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        start_epoch, best_ap, best_epoch = state["epoch"] + 1, state["best_ap"], state["best_epoch"]
+        bad_epochs, history, best_state = state["bad_epochs"], json.loads(state["history"]), state["best_model"]
+        log.info("resumed from %s at epoch %d", resume, start_epoch)
+    val_crops, val_labels = crops.crops[val_idx], crops.labels[val_idx]
+    for epoch in range(start_epoch, config.epochs):
+        loss = _epoch_with_schedule(model, loader, optimizer, scheduler, loss_fn, epoch)
+        metrics = evaluate(model, val_crops, val_labels, config.spec)
+        history.append({"epoch": float(epoch), "train_loss": loss, **metrics})
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, loss, metrics["val_loss"], metrics["val_ap"]
+        )
+        if metrics["val_ap"] > best_ap + 1e-4:
+            best_ap, best_epoch, bad_epochs = metrics["val_ap"], epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        save_checkpoint(
+            out_dir / "last.pt",
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "epoch": epoch,
+                "best_ap": best_ap,
+                "best_epoch": best_epoch,
+                "bad_epochs": bad_epochs,
+                "best_model": best_state,
+                "history": json.dumps(history),
+                "config": config.model_dump_json(),
+            },
+        )
+        if bad_epochs >= config.patience:
+            log.info("early stop at epoch %d (best %d, val AP %.4f)", epoch, best_epoch, best_ap)
+            break
+    model.load_state_dict(best_state)
+    val_probs = predict(model, val_crops, config.spec)
+    threshold = threshold_for_fpr(val_probs, val_labels, config.max_val_fpr)
+    threshold = float(min(max(threshold, 0.05), 0.99))
+    best_path = out_dir / "best.pt"
+    save_checkpoint(
+        best_path,
+        {
+            "model": best_state,
+            "epoch": best_epoch,
+            "val_ap": best_ap,
+            "threshold": threshold,
+            "history": json.dumps(history),
+            "config": config.model_dump_json(),
+        },
+    )
+    seconds = time.monotonic() - started
+    log.info("best epoch %d, val AP %.4f, threshold %.3f, %.0f s", best_epoch, best_ap, threshold, seconds)
+    return FitResult(best_path, best_epoch, best_ap, threshold, seconds, history)
+
+
+def _epoch_with_schedule(
+    model: nn.Module,
+    loader: DataLoader[Any],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    loss_fn: nn.Module,
+    epoch: int,
+) -> float:
+    # The one-cycle schedule steps per batch; a hook keeps train_one_epoch itself schedule-agnostic.
+    handle = optimizer.register_step_post_hook(lambda *_: scheduler.step())
+    try:
+        loss = train_one_epoch(model, loader, optimizer, loss_fn, epoch)
+    finally:
+        handle.remove()
+    if not math.isfinite(loss):
+        raise FloatingPointError(f"non-finite mean loss at epoch {epoch}")
+    return loss
