@@ -42,6 +42,7 @@ from iama.workflow import (
     residual_risk_question,
     target_status,
 )
+from nitroplatform.audit import record as audit_record
 
 
 class NotFoundError(LookupError):
@@ -126,8 +127,18 @@ def questionnaire_of(record: IamaRecord) -> Questionnaire:
     return questionnaire
 
 
+def _audit(
+    session: Session, *, actor: str, action: str, record_id: int, detail: dict[str, str | int] | None = None
+) -> None:
+    # The platform's hash-chained audit log: who did what to which record (never answer text).
+    audit_record(
+        session, actor=actor, action=f"iama.{action}", target_type="iama_record", target_id=record_id, detail=detail
+    )
+
+
 def _transition(session: Session, record: IamaRecord, *, action: str, actor: str, note: str = "") -> None:
     target = target_status(action, record.status)
+    _audit(session, actor=actor, action=action, record_id=record.id, detail={"from": record.status, "to": target})
     session.add(Transition(record_id=record.id, from_status=record.status, to_status=target, actor=actor, note=note))
     record.status = target
     record.updated_at = _now()
@@ -155,6 +166,7 @@ def create_record(
     session.add(record)
     session.flush()
     session.add(Transition(record_id=record.id, from_status="", to_status=Status.draft, actor=author, note="created"))
+    _audit(session, actor=author, action="create", record_id=record.id, detail={"questionnaire": questionnaire.id})
     return record
 
 
@@ -199,6 +211,8 @@ def set_answers(*, session: Session, record_id: int, answers: dict[str, Any], ac
         )
         changed.append(question_id)
     record.updated_at = now
+    if changed:
+        _audit(session, actor=actor, action="answer", record_id=record_id, detail={"changed": len(changed)})
     session.flush()
     return changed
 
@@ -284,6 +298,8 @@ def review(*, session: Session, record_id: int, actor: str, marks: list[ReviewMa
     if record.reviewer is not None and record.reviewer != actor:
         raise WorkflowError(f"record {record_id} is being reviewed by {record.reviewer!r}")
     questionnaire = questionnaire_of(record)
+    if marks:
+        _audit(session, actor=actor, action="review", record_id=record_id, detail={"marks": len(marks)})
     for item in marks:
         questionnaire.question(item.question_id)
         session.add(
@@ -381,6 +397,7 @@ def advise(*, session: Session, record_id: int, actor: str, opinion: str, advice
     row = DpoAdvice(record_id=record_id, record_version=record.version, dpo=actor, opinion=opinion, advice=advice)
     session.add(row)
     record.dpo = actor
+    _audit(session, actor=actor, action="dpo_advice", record_id=record_id, detail={"opinion": opinion})
     session.flush()
     return row
 
@@ -404,6 +421,13 @@ def decide_risk(
         raise NotFoundError(f"record {record_id} has no residual risk {position}")
     risk.decision = "accepted" if accept else "rejected"
     risk.decided_by, risk.decided_at, risk.reason = actor, _now(), reason
+    _audit(
+        session,
+        actor=actor,
+        action="risk",
+        record_id=record_id,
+        detail={"position": position, "decision": risk.decision},
+    )
     session.flush()
     return risk
 

@@ -1,0 +1,1 @@
+"""Static pages of the IAMA screens (served by nitroplatform.api.routes.iama)."""
