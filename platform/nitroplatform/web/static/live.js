@@ -74,7 +74,6 @@ export class LiveStream {
       this.backoff = 500;
       await this.read(response.body.getReader());
     } catch (error) {
-      console.warn("DEBUG stream error", String(error), error && error.stack);
       if (controller.signal.aborted && this.controller !== controller) return; // replaced by a new connection
     }
     if (this.controller !== controller || this.stopped) return;

@@ -1,0 +1,226 @@
+"""The app around the flow: permission limits, the service worker, languages, dark mode, accessibility,
+the offline banner and live reconnects without duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, LivePlatform, accessibility_report, login, screenshot
+from playwright.sync_api import Page, expect
+
+from nitroplatform.auth.deps import Role
+
+I18N = Path(__file__).resolve().parents[2] / "platform" / "nitroplatform" / "web" / "i18n"
+
+
+def _two_teams(platform: LivePlatform) -> tuple[str, str]:
+    platform.add_demo_cameras()
+    boulevard = platform.add_team("Team Boulevard", cameras=["boulevard-noord", "boulevard-midden"], area="Boulevard")
+    haven = platform.add_team("Team Haven", cameras=["haven-kade"], area="Haven")
+    return (
+        platform.add_user("boa.jansen", roles=[Role.officer], team_id=boulevard),
+        platform.add_user("boa.dekker", roles=[Role.officer], team_id=haven),
+    )
+
+
+def test_catalogs_have_the_same_keys_and_no_empty_strings() -> None:
+    nl = json.loads((I18N / "nl.json").read_text(encoding="utf-8"))
+    en = json.loads((I18N / "en.json").read_text(encoding="utf-8"))
+    assert set(nl) == set(en), f"only in nl: {set(nl) - set(en)}; only in en: {set(en) - set(nl)}"
+    assert all(value.strip() for value in [*nl.values(), *en.values()])
+
+
+@pytest.mark.browser
+def test_officer_cannot_see_another_teams_area(platform: LivePlatform, page: Page) -> None:
+    officer, _ = _two_teams(platform)
+    mine = platform.incident_id_for(platform.send_alert("boulevard-noord"))
+    theirs = platform.incident_id_for(platform.send_alert("haven-kade"))
+    login(page, officer)
+    expect(page.locator(f'[data-incident-id="{mine}"]')).to_be_visible()
+    expect(page.locator(f'[data-incident-id="{theirs}"]')).to_have_count(0)
+    expect(page.locator("#incident-count")).to_have_text("1 open")
+    # A deep link into the other team's area reveals nothing, not even whether the incident exists.
+    page.goto(f"/app/incidents/{theirs}")
+    expect(page.locator(".error-text")).to_contain_text("buiten jouw gebied")
+    expect(page.get_by_text("vismarkt")).to_have_count(0)
+    # Coordinator screens are not offered, and refused when typed in.
+    expect(page.locator("#mainnav")).not_to_contain_text("Camera's")
+    page.goto("/app/cameras")
+    expect(page.locator("h1")).to_have_text("Geen toegang")
+    # The other team's officer does see it, through the live stream after a new alert too.
+    page.context.clear_cookies()
+    login(page, "boa.dekker")
+    expect(page.locator(f'[data-incident-id="{theirs}"]')).to_be_visible()
+    expect(page.locator(f'[data-incident-id="{mine}"]')).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_service_worker_registers_and_replaces_notifications_by_tag(platform: LivePlatform, page: Page) -> None:
+    officer, _ = _two_teams(platform)
+    page.context.grant_permissions(["notifications"])
+    login(page, officer)
+    scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == f"{platform.base_url}/"
+    worker = page.context.service_workers[0] if page.context.service_workers else page.context.wait_for_event(
+        "serviceworker"
+    )
+    assert worker.url == f"{platform.base_url}/sw.js"
+    payload = {"incident": {"id": "abc", "zone": "trap-pier", "confidence": 0.91, "people_involved": "2-4"}}
+    built = worker.evaluate("(p) => self.notificationFor(p)", payload)
+    assert built["options"]["tag"] == "incident-abc"
+    assert [a["action"] for a in built["options"]["actions"]] == ["claim", "open"]
+    assert built["options"]["data"]["url"] == "/app/incidents/abc"
+    assert "trap-pier" in built["title"]
+    # Two pushes for one incident leave one notification (replace by tag); an end removes it.
+    count = worker.evaluate(
+        """async (p) => {
+            await self.showIncident(p);
+            await self.showIncident({...p, incident: {...p.incident, confidence: 0.95}});
+            return (await self.registration.getNotifications({ tag: "incident-abc" })).length;
+        }""",
+        payload,
+    )
+    assert count == 1
+    count_after_end = worker.evaluate(
+        """async (p) => {
+            await self.showIncident({...p, incident: {...p.incident, state: "closed"}});
+            return (await self.registration.getNotifications({ tag: "incident-abc" })).length;
+        }""",
+        payload,
+    )
+    assert count_after_end == 0
+    # The settings screen offers push; the VAPID key comes from the platform.
+    page.goto("/app/settings")
+    expect(page.locator("#push-subscribe")).to_be_enabled()
+    key = page.evaluate("fetch('/api/v1/push/vapid-public-key').then((r) => r.json())")
+    assert len(key["public_key"]) > 80
+    sw_source = page.evaluate("fetch('/sw.js').then((r) => r.text())")
+    assert sw_source.count("event.waitUntil(") >= 5  # install, activate, message, push, notificationclick
+
+
+@pytest.mark.browser
+def test_language_switch_is_complete_and_remembered(platform: LivePlatform, page: Page) -> None:
+    officer, _ = _two_teams(platform)
+    incident = platform.incident_id_for(platform.send_alert("boulevard-noord"))
+    login(page, officer)
+    expect(page.locator("h1")).to_have_text("Open meldingen")
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    page.locator("#lang-toggle").click()
+    expect(page.locator("h1")).to_have_text("Open incidents")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page.locator("#mainnav")).to_contain_text("Settings")
+    page.reload()
+    expect(page.locator("h1")).to_have_text("Open incidents")
+    page.goto(f"/app/incidents/{incident}")
+    expect(page.get_by_role("button", name="I'll take this")).to_be_visible()
+    expect(page.locator("#location")).to_contain_text("Open in maps app")
+    screenshot(page, "06-incident-english")
+    # No Dutch catalog text remains visible in English (keys whose texts differ between the languages).
+    nl = json.loads((I18N / "nl.json").read_text(encoding="utf-8"))
+    en = json.loads((I18N / "en.json").read_text(encoding="utf-8"))
+    body = page.locator("body").inner_text()
+    leftovers = [nl[k] for k in nl if nl[k] != en[k] and len(nl[k]) > 6 and "{" not in nl[k] and nl[k] in body]
+    assert not leftovers, leftovers
+    page.goto("/app/settings")
+    page.get_by_label("Language").select_option("nl")
+    expect(page.locator("h1")).to_have_text("Instellingen")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_contrast_labels_and_targets_on_main_screens(platform: LivePlatform, page: Page, scheme: str) -> None:
+    officer, _ = _two_teams(platform)
+    page.emulate_media(color_scheme=scheme)
+    incident = platform.incident_id_for(platform.send_alert("boulevard-midden", confidence=0.72))
+    page.goto("/app/")
+    expect(page.locator("h1")).to_have_text("Inloggen")
+    assert page.evaluate("document.documentElement.dataset.theme") == scheme
+    screens = {"login": accessibility_report(page)}
+    login(page, officer)
+    expect(page.locator(f'[data-incident-id="{incident}"]')).to_be_visible()
+    screens["list"] = accessibility_report(page)
+    page.goto(f"/app/incidents/{incident}")
+    page.get_by_role("button", name="Ik pak deze op").click()
+    page.get_by_role("button", name="Ik ben ter plaatse").click()
+    page.get_by_label("Vals alarm: iets anders").click()
+    screens["outcome"] = accessibility_report(page)
+    if scheme == "dark":
+        screenshot(page, "07-outcome-dark")
+    page.context.set_offline(True)
+    expect(page.locator("#net-banner")).to_be_visible()
+    screens["offline"] = accessibility_report(page)
+    page.context.set_offline(False)
+    for name, report in screens.items():
+        assert report["contrast"] == [], f"{scheme} {name}: contrast below AA: {report['contrast']}"
+        assert report["labels"] == [], f"{scheme} {name}: controls without an accessible name: {report['labels']}"
+        assert report["small"] == [], f"{scheme} {name}: touch targets under 44 px: {report['small']}"
+
+
+@pytest.mark.browser
+def test_dark_mode_toggle_overrides_the_phone_setting(platform: LivePlatform, page: Page) -> None:
+    officer, _ = _two_teams(platform)
+    page.emulate_media(color_scheme="light")
+    login(page, officer)
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    toggle = page.locator("#theme-toggle")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate(background) == "rgb(13, 17, 23)"
+    page.reload()
+    expect(page.locator("#theme-toggle")).to_have_attribute("aria-pressed", "true")
+    screenshot(page, "08-incidents-dark")
+
+
+@pytest.mark.browser
+def test_keyboard_only_login_and_claim(platform: LivePlatform, page: Page) -> None:
+    officer, _ = _two_teams(platform)
+    incident = platform.incident_id_for(platform.send_alert("boulevard-noord"))
+    page.goto(f"/app/incidents/{incident}")
+    expect(page.locator("#username")).to_be_focused()
+    page.keyboard.type(officer)
+    page.keyboard.press("Tab")
+    expect(page.locator("#password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("trap-pier")
+    # Tab from the page heading to the claim button: back link first, then the action.
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "claim":
+            break
+    expect(page.locator("#claim")).to_be_focused()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused control must show a focus ring"
+    page.keyboard.press("Enter")
+    expect(page.locator(".incident-headline")).to_contain_text("Opgepakt")
+
+
+@pytest.mark.browser
+def test_offline_banner_and_reconnect_without_duplicates(platform: LivePlatform, page: Page) -> None:
+    officer, _ = _two_teams(platform)
+    login(page, officer)
+    expect(page.locator("#no-incidents")).to_be_visible()
+    first = platform.send_alert("boulevard-noord", confidence=0.8)
+    first_id = platform.incident_id_for(first)
+    expect(page.locator(f'[data-incident-id="{first_id}"]')).to_have_count(1)
+
+    page.context.set_offline(True)
+    expect(page.locator("#net-banner")).to_contain_text("Geen verbinding")
+    screenshot(page, "09-offline-banner")
+    # While the phone is offline, the camera reports an update of the first event and a second event.
+    platform.send_alert("boulevard-noord", incident_id=first, phase="update", confidence=0.9)
+    second_id = platform.incident_id_for(platform.send_alert("boulevard-midden", confidence=0.75))
+    page.context.set_offline(False)
+    expect(page.locator(f'[data-incident-id="{second_id}"]')).to_have_count(1, timeout=15_000)
+    expect(page.locator("#net-banner")).to_be_hidden(timeout=15_000)
+    expect(page.locator(f'[data-incident-id="{first_id}"]')).to_have_count(1)
+    expect(page.locator(f'[data-incident-id="{first_id}"]')).to_contain_text("90%")
+    expect(page.locator(".incident-item")).to_have_count(2)
+    # Replaying the same events again (a reconnect from an older id) changes nothing on screen.
+    page.evaluate("window.nitrosignal.live.lastEventId = ''; window.nitrosignal.live.reconnectNow()")
+    page.wait_for_timeout(800)
+    expect(page.locator(".incident-item")).to_have_count(2)
