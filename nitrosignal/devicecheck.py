@@ -31,6 +31,8 @@ from nitrosignal.keys import KeyFileError, KeyPair, load_public, load_secret
 from nitrosignal.wire import AckResult, ContractError, DeviceState, Heartbeat, decode_reply, encode
 
 DEFAULT_TIMEOUT_S = 10.0
+AUTH_GRACE_S = 3.0
+RETRY_S = 0.5
 
 _REFUSAL_HINTS = {
     "camera_mismatch": "camera_id in the config is not the id this key was registered under; use the bundle's "
@@ -154,6 +156,7 @@ class _Progress:
         self.connected = False
         self.handshake_ok = False
         self.auth_refused = False
+        self.first_refusal_at: float | None = None
         self.auth_status = 0
         self.disconnects = 0
 
@@ -170,6 +173,8 @@ class _Progress:
             elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 self.auth_refused = True
                 self.auth_status = value
+                if self.first_refusal_at is None:
+                    self.first_refusal_at = time.monotonic()
             elif event == zmq.EVENT_DISCONNECTED:
                 self.disconnects += 1
 
@@ -239,36 +244,61 @@ def check_device(config_path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> 
 def _exchange(
     link: DeviceLinkConfig, keys: KeyPair, server_key: bytes, timeout_s: float, started: float
 ) -> CheckResult:
+    deadline = started + timeout_s
+    progress = _Progress()
     context = zmq.Context()
+    try:
+        while True:
+            frames, seq = _attempt(context, link, keys, server_key, deadline, progress)
+            if frames is not None:
+                return _read_ack(frames, link, seq, progress, started)
+            # libzmq does not reconnect after a ZAP refusal. A camera registered a moment ago may be refused
+            # until the platform reloads its registry (about a second), so retry on a fresh socket for a
+            # short grace period (zguide's Lazy Pirate) before calling it unregistered.
+            refused_for = time.monotonic() - (progress.first_refusal_at or time.monotonic())
+            if not progress.auth_refused or refused_for > AUTH_GRACE_S or time.monotonic() + RETRY_S > deadline:
+                return _diagnose(link, progress, timeout_s, started)
+            progress.auth_refused = False
+            time.sleep(RETRY_S)
+    finally:
+        context.term()
+
+
+def _attempt(
+    context: zmq.Context[zmq.Socket[bytes]],
+    link: DeviceLinkConfig,
+    keys: KeyPair,
+    server_key: bytes,
+    deadline: float,
+    progress: _Progress,
+) -> tuple[list[bytes] | None, int]:
+    """One connection: send a heartbeat, return the reply frames (None on refusal or timeout) and its seq."""
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
     socket.curve_secretkey = keys.secret
     socket.curve_publickey = keys.public
     socket.curve_serverkey = server_key
     monitor = socket.get_monitor_socket()
-    progress = _Progress()
     try:
         socket.connect(link.endpoint)
         heartbeat = _heartbeat(link)
         # DEALER queues the message until the handshake completes; it is never sent in clear.
         socket.send_multipart([b"", encode(heartbeat)])
-        deadline = started + timeout_s
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
         poller.register(monitor, zmq.POLLIN)
         while (remaining := deadline - time.monotonic()) > 0:
             events = dict(poller.poll(int(min(remaining, 0.2) * 1000)))
             progress.feed(monitor)
+            if socket in events:
+                return socket.recv_multipart(), heartbeat.seq
             if progress.auth_refused:
                 break
-            if socket in events:
-                return _read_ack(socket.recv_multipart(), link, heartbeat.seq, progress, started)
-        return _diagnose(link, progress, timeout_s, started)
+        return None, heartbeat.seq
     finally:
         socket.disable_monitor()
         monitor.close(linger=0)
         socket.close(linger=0)
-        context.term()
 
 
 def _read_ack(
@@ -279,7 +309,8 @@ def _read_ack(
         ack = decode_reply(payload)
     except ContractError as exc:
         return _result(link, progress, started, problem=CheckProblem.NO_ACK, message=f"bad reply: {exc}")
-    if ack.seq != seq or ack.camera_id != link.camera_id:
+    # A refusal names the camera the *key* belongs to, which differs from the config's id on camera_mismatch.
+    if ack.seq != seq or (ack.camera_id != link.camera_id and ack.result is not AckResult.REFUSED):
         return _result(
             link,
             progress,
@@ -313,8 +344,8 @@ def _read_ack(
             started,
             ack=(ack.result, ack.gated),
             problem=CheckProblem.REFUSED,
-            message=f"the platform authenticated the camera but refused the heartbeat (reason: {ack.reason}). "
-            + _REFUSAL_HINTS.get(ack.reason or "", "Look at the platform's log for this camera."),
+            message=f"the platform authenticated the key (registered as '{ack.camera_id}') but refused the heartbeat "
+            f"(reason: {ack.reason}). " + _REFUSAL_HINTS.get(ack.reason or "", "Look at the platform's log."),
         )
     return _result(
         link,
@@ -327,7 +358,7 @@ def _read_ack(
 
 
 def _diagnose(link: DeviceLinkConfig, progress: _Progress, timeout_s: float, started: float) -> CheckResult:
-    if progress.auth_refused:
+    if progress.first_refusal_at is not None and not progress.handshake_ok:
         return _result(
             link,
             progress,

@@ -1,0 +1,271 @@
+"""Provision a fresh device in a temporary folder and connect it to the real platform using only its bundle.
+
+The platform runs in-process (HTTP, ZeroMQ ingest with CURVE and ZAP against the registry); the device
+side is :func:`nitrosignal.devicecheck.check_device` reading the installed bundle, the same function
+``nitrosignal detector check`` runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from nitroplatform.api.errors import ConflictError
+from nitroplatform.db.engine import make_engine
+from nitroplatform.db.models import Camera
+from nitroplatform.db.session import make_sessionmaker, session_scope
+from nitroplatform.launcher import PlatformThread, free_tcp_port
+from nitroplatform.ops import cli as ops_cli
+from nitroplatform.ops.provision import (
+    ProvisionError,
+    ProvisionRequest,
+    ProvisionResult,
+    ScheduleWindowSpec,
+    provision_camera,
+)
+from nitroplatform.settings import Settings, get_settings
+from nitrosignal.devicecheck import CheckProblem, check_device
+from nitrosignal.keys import generate_keypair, load_public
+
+WINDOW = ScheduleWindowSpec(days=("fri", "sat"), start="20:00", end="04:00")
+Provisioner = Callable[..., ProvisionResult]
+
+
+def _settings(tmp_path: Path, gating_mode: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "platform",
+        http_host="127.0.0.1",
+        http_port=free_tcp_port(),
+        ingest_bind=f"tcp://127.0.0.1:{free_tcp_port()}",
+        gating_mode=gating_mode,
+    )
+
+
+@pytest.fixture
+def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PlatformThread]:
+    """The running platform; gating mode from indirect parametrisation, 'open' by default."""
+    with PlatformThread(_settings(tmp_path, getattr(request, "param", "open"))) as running:
+        yield running
+
+
+@pytest.fixture
+def provision(platform: PlatformThread, tmp_path: Path) -> Iterator[Provisioner]:
+    engine = make_engine(platform.settings.effective_database_url)
+
+    def run(camera_id: str = "pier-01", **overrides: object) -> ProvisionResult:
+        fields: dict[str, object] = {
+            "camera_id": camera_id,
+            "endpoint": platform.ingest_endpoint,
+            "output_dir": tmp_path / "bundles",
+            "schedule": (WINDOW,),
+        }
+        request = ProvisionRequest.model_validate(fields | overrides)
+        return provision_camera(
+            request,
+            sessions=make_sessionmaker(engine),
+            platform_public_key_file=platform.settings.effective_server_secret_key_file,
+        )
+
+    yield run
+    engine.dispose()
+
+
+def install_bundle(bundle: Path, device_root: Path) -> Path:
+    """Do what the bundle README says, into a fake /etc/nitrosignal: copy camera.yaml and keys/."""
+    etc = device_root / "etc" / "nitrosignal"
+    (etc / "keys").mkdir(parents=True)
+    shutil.copy2(bundle / "camera.yaml", etc / "camera.yaml")
+    for key in (bundle / "keys").iterdir():
+        shutil.copy2(key, etc / "keys" / key.name)
+    return etc / "camera.yaml"
+
+
+@pytest.mark.parametrize("platform", ["open", "iama"], indirect=True)
+def test_fresh_device_connects_using_only_its_bundle(
+    platform: PlatformThread, provision: Provisioner, tmp_path: Path
+) -> None:
+    result = provision()
+    config = install_bundle(result.bundle_dir, tmp_path / "device")
+    shutil.rmtree(result.bundle_dir)  # the device has only what was copied
+
+    check = check_device(config, timeout_s=15)
+
+    assert check.ok, check.message
+    assert (check.reached, check.authenticated, check.acked) == (True, True, True)
+    assert check.ack_result == "stored"
+    # 'open' gating: not gated; 'iama': the camera has no deployment with an approved IAMA, so it is gated.
+    assert check.gated is (platform.settings.gating_mode == "iama")
+    assert ("GATED" in check.message) is check.gated
+    engine = make_engine(platform.settings.effective_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            camera = session.scalars(select(Camera).where(Camera.id == "pier-01")).one()
+            assert (camera.last_state, camera.last_reason) == ("degraded", "device_check")
+    finally:
+        engine.dispose()
+
+
+def test_bundle_validates_with_the_detector_and_keeps_secrets_private(provision: Provisioner, tmp_path: Path) -> None:
+    from detector.config import validate_config_file
+
+    result = provision(device_index=2, name="Pier", site="Boulevard", zones=("square",))
+    bundle = result.bundle_dir
+    assert result.validated_with_detector
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o700
+    assert stat.S_IMODE((bundle / "keys" / "pier-01.key_secret").stat().st_mode) == 0o600
+    assert load_public(bundle / "keys" / "pier-01.key").decode() == result.camera_public_key
+    assert load_public(bundle / "keys" / "platform.key").decode() == result.platform_public_key
+    config, issues = validate_config_file(install_bundle(bundle, tmp_path / "device"))
+    assert issues == [] and config is not None
+    assert config.source.type == "device" and config.source.index == 2
+    assert str(config.outbox.path) == "/var/lib/nitrosignal/outbox.sqlite3"
+    dropin = (bundle / "systemd" / "nitrosignal-detector.service.d" / "10-platform.conf").read_text()
+    assert "IPAddressAllow=127.0.0.1" in dropin.splitlines()
+    assert "DeviceAllow=/dev/video2 rw" in dropin.splitlines()
+    assert "pier-01.key_secret" in (bundle / "README.md").read_text()
+    assert not list(tmp_path.joinpath("bundles").glob(".*partial"))
+
+
+def _wrong_platform_key(config: Path) -> None:
+    other = generate_keypair(config.parent / "other", "impostor")
+    shutil.copy2(other.public_path, config.parent / "keys" / "platform.key")
+
+
+def _unregistered_camera_key(config: Path) -> None:
+    generate_keypair(config.parent / "keys", "pier-01", overwrite=True)
+
+
+def _closed_port(config: Path) -> None:
+    document = yaml.safe_load(config.read_text())
+    document["platform"]["endpoint"] = f"tcp://127.0.0.1:{free_tcp_port()}"
+    config.write_text(yaml.safe_dump(document))
+
+
+def _readable_secret(config: Path) -> None:
+    (config.parent / "keys" / "pier-01.key_secret").chmod(0o644)
+
+
+def _broken_yaml(config: Path) -> None:
+    config.write_text("camera_id: [unclosed\n")
+
+
+def _other_camera_id(config: Path) -> None:
+    document = yaml.safe_load(config.read_text())
+    document["camera_id"] = "pier-02"
+    config.write_text(yaml.safe_dump(document))
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem", "reached", "authenticated"),
+    [
+        (_wrong_platform_key, CheckProblem.WRONG_PLATFORM_KEY, True, False),
+        (_unregistered_camera_key, CheckProblem.CAMERA_NOT_REGISTERED, True, False),
+        (_closed_port, CheckProblem.UNREACHABLE, False, False),
+        (_readable_secret, CheckProblem.SECRET_KEY_PERMISSIONS, False, False),
+        (_broken_yaml, CheckProblem.CONFIG_INVALID, False, False),
+        (_other_camera_id, CheckProblem.REFUSED, True, True),
+    ],
+    ids=["wrong-platform-key", "not-registered", "unreachable", "secret-permissions", "invalid-config", "wrong-id"],
+)
+def test_check_explains_each_failure(
+    damage: Callable[[Path], None],
+    problem: CheckProblem,
+    reached: bool,
+    authenticated: bool,
+    provision: Provisioner,
+    tmp_path: Path,
+) -> None:
+    config = install_bundle(provision().bundle_dir, tmp_path / "device")
+    provision("pier-02")
+    damage(config)
+
+    check = check_device(config, timeout_s=3)
+
+    assert not check.ok
+    assert check.problem is problem, check.message
+    assert (check.reached, check.authenticated) == (reached, authenticated), check.message
+    assert check.message
+
+
+def test_check_after_the_detector_ran_does_not_disturb_its_heartbeats(
+    platform: PlatformThread, provision: Provisioner, tmp_path: Path
+) -> None:
+    config = install_bundle(provision().bundle_dir, tmp_path / "device")
+    # The detector's outbox counter starts at the clock in microseconds; pretend it already reported.
+    detector_seq = time.time_ns() // 1000
+    engine = make_engine(platform.settings.effective_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            session.execute(update(Camera).where(Camera.id == "pier-01").values(last_heartbeat_seq=detector_seq))
+        check = check_device(config, timeout_s=15)
+        with session_scope(make_sessionmaker(engine)) as session:
+            camera = session.scalars(select(Camera).where(Camera.id == "pier-01")).one()
+    finally:
+        engine.dispose()
+    assert check.ok and check.ack_result == "refused", check.message
+    assert check.gated is None
+    assert camera.last_heartbeat_seq == detector_seq
+
+
+def test_provision_refuses_duplicates_and_leaves_nothing_behind(provision: Provisioner, tmp_path: Path) -> None:
+    provision()
+    with pytest.raises(ProvisionError, match="exists"):
+        provision()
+    with pytest.raises(ConflictError):
+        provision(output_dir=tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere" / "pier-01").exists()
+    assert not list((tmp_path / "elsewhere").glob(".*partial"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"allow_addresses": ("not-an-ip",)}, "not an IP address"),
+        ({"endpoint": "tcp://no-such-host.invalid:7750"}, "cannot resolve"),
+    ],
+    ids=["bad-allow-address", "unresolvable-host"],
+)
+def test_provision_needs_a_platform_address(
+    overrides: dict[str, object], match: str, provision: Provisioner, tmp_path: Path
+) -> None:
+    with pytest.raises(ProvisionError, match=match):
+        provision(**overrides)
+    assert not (tmp_path / "bundles" / "pier-01").exists()
+
+
+def test_cli_provision_backup_and_restore(
+    platform: PlatformThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in platform.settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        provisioned = runner.invoke(
+            ops_cli.app,
+            ["provision", "cli-cam", "--endpoint", platform.ingest_endpoint, "--schedule", "sun 14:00-22:00"]
+            + ["--out", str(tmp_path / "bundles")],
+        )
+        assert provisioned.exit_code == 0, provisioned.output
+        assert check_device(tmp_path / "bundles" / "cli-cam" / "camera.yaml", timeout_s=15).ok
+        backed_up = runner.invoke(ops_cli.app, ["backup", str(tmp_path / "backup")])
+        assert backed_up.exit_code == 0, backed_up.output
+        assert "1 rows" in backed_up.output or "rows" in backed_up.output
+        monkeypatch.setenv("NITROSIGNAL_DATA_DIR", str(tmp_path / "restored"))
+        get_settings.cache_clear()
+        restored = runner.invoke(ops_cli.app, ["restore", str(tmp_path / "backup")])
+        assert restored.exit_code == 0, restored.output
+        assert (tmp_path / "restored" / "platform.sqlite3").exists()
+        assert (tmp_path / "restored" / "keys" / "platform.key_secret").stat().st_mode & 0o777 == 0o600
+        bad = runner.invoke(ops_cli.app, ["provision", "x", "--endpoint", "tcp://h:1", "--schedule", "someday"])
+        assert bad.exit_code == 2 and "DAYS HH:MM-HH:MM" in bad.output
+    finally:
+        get_settings.cache_clear()
