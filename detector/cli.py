@@ -8,7 +8,7 @@ import signal as signals
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 
 import typer
 
@@ -20,6 +20,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _keep_matplotlib_off_disk() -> None:
+    """Replace matplotlib by an inert placeholder in the detector's own process.
+
+    ``import mediapipe`` pulls in ``matplotlib.pyplot`` for drawing helpers the detector never uses, and
+    matplotlib writes a font cache under ``~/.cache`` on its first import. The detector may write no file
+    but its outbox (DESIGN.md §4.1), so the ``run`` process never loads the real matplotlib.
+    """
+    if "matplotlib" in sys.modules:
+        return
+    package = ModuleType("matplotlib", "placeholder: plotting is not available in the detector process")
+    pyplot = ModuleType("matplotlib.pyplot", "placeholder: plotting is not available in the detector process")
+    package.pyplot = pyplot  # type: ignore[attr-defined]
+    sys.modules["matplotlib"] = package
+    sys.modules["matplotlib.pyplot"] = pyplot
 
 
 def _setup_logging(level: str) -> None:
@@ -59,7 +75,9 @@ def validate(
 @app.command()
 def run(
     config: Path = typer.Option(..., "--config", "-c", help="Camera config YAML."),
-    max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this many seconds."),
+    max_seconds: float | None = typer.Option(
+        None, "--max-seconds", help="Stop after this many seconds (counted once the model has loaded)."
+    ),
     exit_at_end: bool = typer.Option(
         False, "--exit-at-end", help="With a file source: stop when the file ends, once the outbox is drained."
     ),
@@ -67,6 +85,7 @@ def run(
 ) -> None:
     """Run the detector on the configured source until stopped (SIGINT/SIGTERM), sending alerts and heartbeats."""
     _setup_logging(log_level)
+    _keep_matplotlib_off_disk()
     from detector.config import ConfigError, load_config
     from detector.runtime import DetectorRuntime, RunOptions
     from nitrosignal.keys import KeyFileError

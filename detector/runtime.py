@@ -186,7 +186,9 @@ class DetectorRuntime:
         return _Vision(model, analyzer, confirmer)
 
     def _loop(self, stop: threading.Event, outbox: Outbox, link: Link) -> None:
-        deadline = None if self.options.max_seconds is None else self._started + self.options.max_seconds
+        # Counted from here, after the (slow) model load, so that a short run still looks for its full time.
+        loop_started = time.monotonic()
+        deadline = None if self.options.max_seconds is None else loop_started + self.options.max_seconds
         next_heartbeat = 0.0
         while not stop.is_set():
             now_mono = time.monotonic()
@@ -350,7 +352,10 @@ class DetectorRuntime:
         if self._outbox_full_at is not None and depth < self._outbox_full_at:
             self._outbox_full_at = None  # acks made room again
         capture = self._capture
-        feed_ok = capture is None or capture.state in (FeedState.OK, FeedState.CONNECTING, FeedState.CLOSED)
+        healthy = {FeedState.OK, FeedState.CONNECTING, FeedState.CLOSED}
+        if self.options.exit_at_end:
+            healthy.add(FeedState.ENDED)  # the end of a file we were asked to finish on is not a fault
+        feed_ok = capture is None or capture.state in healthy
         return DeviceSnapshot(
             error_reason=self._error_reason,
             gated=outbox.gated,

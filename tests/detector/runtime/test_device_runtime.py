@@ -1,0 +1,134 @@
+"""The whole device runtime in process, on real videos, real MediaPipe and a real CURVE platform.
+
+Heartbeat states are explicit (gated until the first ack, inactive outside the schedule, degraded when
+the feed dies, error when the model does not load), and an alert goes detected → queued → sent → acked.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from device_harness import (  # type: ignore[import-not-found]
+    Keys,
+    TestPlatform,
+    camera_config_dict,
+    write_person_video,
+)
+
+from detector.config import CameraConfig
+from detector.link import AlertTrace
+from detector.runtime import DetectorRuntime, RunOptions, RunSummary
+from nitrosignal.wire import AlertPhase, DeviceState
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _closed_schedule() -> dict[str, Any]:
+    """A one-hour window that starts two hours from now: the camera may not look right now."""
+    local = datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(hours=2)
+    start = local.replace(minute=0)
+    end = start + timedelta(hours=1)
+    day = WEEKDAYS[start.weekday()]
+    return {"windows": [{"days": [day], "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}]}
+
+
+@pytest.fixture(scope="module")
+def still_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("video") / "person.avi"
+    return write_person_video(path, seconds_before=2.0, seconds_balloon=0.0, seconds_after=0.0)
+
+
+@pytest.fixture(scope="module")
+def balloon_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("video") / "balloon.avi"
+    return write_person_video(path, seconds_before=1.0, seconds_balloon=3.0, seconds_after=1.0)
+
+
+def run_runtime(config: CameraConfig, options: RunOptions) -> tuple[RunSummary, list[AlertTrace]]:
+    traces: list[AlertTrace] = []
+    lock = threading.Lock()
+
+    def record(trace: AlertTrace) -> None:
+        with lock:
+            traces.append(trace)
+
+    summary = DetectorRuntime(config, on_trace=record, options=options).run(threading.Event())
+    return summary, traces
+
+
+@pytest.mark.parametrize(
+    ("case", "platform_gated", "expected_state", "expected_reason", "reads_frames"),
+    [
+        ("active", False, DeviceState.ACTIVE, None, True),
+        ("gated", True, DeviceState.INACTIVE_GATED, "iama_not_approved", False),
+        ("outside_schedule", False, DeviceState.INACTIVE_SCHEDULE, "outside_schedule", False),
+        ("feed_dead", False, DeviceState.DEGRADED, "camera_feed_lost", False),
+        ("model_broken", False, DeviceState.ERROR, "model_load_failed", False),
+    ],
+)
+def test_heartbeat_states_are_explicit(
+    tmp_path: Path,
+    keys: Keys,
+    platform_server: TestPlatform,
+    still_video: Path,
+    case: str,
+    platform_gated: bool,
+    expected_state: DeviceState,
+    expected_reason: str | None,
+    reads_frames: bool,
+) -> None:
+    platform_server.gated = platform_gated
+    source: dict[str, Any] = {"type": "file", "path": str(still_video), "loop": True}
+    data = camera_config_dict(keys, platform_server.endpoint, source, tmp_path / "outbox.sqlite3")
+    if case == "outside_schedule":
+        data["schedule"] = _closed_schedule()
+    elif case == "feed_dead":
+        data["source"] = {"type": "file", "path": str(tmp_path / "unplugged.avi"), "reconnect_initial_s": 0.2}
+    elif case == "model_broken":
+        broken = tmp_path / "model.pt"
+        broken.write_bytes(b"not a model")
+        data["model_path"] = str(broken)
+    summary, _ = run_runtime(CameraConfig.model_validate(data), RunOptions(max_seconds=2.0))
+
+    heartbeats = platform_server.heartbeats()
+    assert heartbeats, "no heartbeat reached the platform"
+    # A fresh device is gated until the platform's first ack says otherwise.
+    assert heartbeats[0].state in (DeviceState.INACTIVE_GATED, DeviceState.ERROR)
+    last = heartbeats[-1]
+    assert (last.state, last.reason) == (expected_state, expected_reason)
+    assert (summary.frames_read > 0) is reads_frames
+    assert [h.seq for h in heartbeats] == sorted({h.seq for h in heartbeats})
+    assert all(h.config_hash == heartbeats[0].config_hash for h in heartbeats)
+
+
+def test_alert_travels_detected_queued_sent_acked(
+    tmp_path: Path, keys: Keys, platform_server: TestPlatform, balloon_video: Path
+) -> None:
+    source = {"type": "file", "path": str(balloon_video), "realtime": False}
+    data = camera_config_dict(keys, platform_server.endpoint, source, tmp_path / "outbox.sqlite3")
+    data["outbox"]["path"] = str(tmp_path / "outbox.sqlite3")
+    outbox_seed = CameraConfig.model_validate(data)
+    # Not gated: the platform has answered this device before.
+    from detector.outbox import Outbox
+
+    seeded = Outbox.open(outbox_seed.outbox.path)
+    seeded.set_gated(False)
+    seeded.close()
+
+    summary, traces = run_runtime(outbox_seed, RunOptions(max_seconds=60, exit_at_end=True))
+
+    alerts = platform_server.alerts()
+    phases = [a.phase for a in alerts]
+    assert phases[0] is AlertPhase.NEW and phases[-1] is AlertPhase.END, phases
+    assert len({a.incident_id for a in alerts}) == 1
+    new = alerts[0]
+    steps = [t.step for t in traces if t.incident_id == str(new.incident_id) and t.seq in (None, new.seq)]
+    assert steps[:4] == ["detected", "queued", "sent", "acked"]
+    assert summary.outbox_depth == 0 and summary.alerts_acked == len(alerts)
+    assert new.model.version and new.occurred_at <= datetime.now(UTC)
+    assert summary.dropped_frames == 0  # a file read as fast as possible is never thinned by drops
