@@ -40,13 +40,15 @@ def _closed_schedule() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def still_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("video") / "person.avi"
-    return write_person_video(path, seconds_before=2.0, seconds_balloon=0.0, seconds_after=0.0)
+    write_person_video(path, seconds_before=2.0, seconds_balloon=0.0, seconds_after=0.0)
+    return path
 
 
 @pytest.fixture(scope="module")
 def balloon_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("video") / "balloon.avi"
-    return write_person_video(path, seconds_before=1.0, seconds_balloon=3.0, seconds_after=1.0)
+    write_person_video(path, seconds_before=1.0, seconds_balloon=3.0, seconds_after=1.0)
+    return path
 
 
 def run_runtime(config: CameraConfig, options: RunOptions) -> tuple[RunSummary, list[AlertTrace]]:
