@@ -25,6 +25,9 @@ from nitrosignal.wire import AckResult, ContractError, Heartbeat, decode_reply, 
 
 logger = logging.getLogger(__name__)
 
+MAX_RESEQUENCE = 3
+"""Give up on an alert the platform keeps calling out of order after this many fresh numbers."""
+
 TraceStep = Literal["detected", "queued", "sent", "acked", "refused"]
 
 
@@ -93,6 +96,7 @@ class Link:
         self._acked = 0
         self._refused = 0
         self._heartbeats_dropped = 0
+        self._out_of_order = 0
 
     # -- public API -------------------------------------------------------------------------------------
 
@@ -230,7 +234,12 @@ class Link:
             self._reachable = True
             self._failures = 0
             self._last_ack_at = time.time()
+        if result is not AckResult.REFUSED:
+            self._out_of_order = 0
         alert = outgoing.alert
+        if result is AckResult.REFUSED and reason == "out_of_order":
+            self._overtake(outgoing)
+            return
         if alert is None:
             if result is AckResult.REFUSED:
                 logger.error("platform refused heartbeat seq %d: %s", outgoing.seq, reason)
@@ -252,6 +261,32 @@ class Link:
         with self._lock:
             self._acked += 1
         self._trace("acked", alert, result.value)
+
+    def _overtake(self, outgoing: _Outgoing) -> None:
+        """The platform has seen higher numbers for this camera: jump the counter past them and resend."""
+        self._out_of_order += 1
+        # Outbox counters start at the wall clock in microseconds; moving to "now" overtakes any number an
+        # earlier outbox or a device check can have used, unless the clocks disagree badly.
+        self._outbox.advance_seq(int(time.time() * 1_000_000))
+        alert = outgoing.alert
+        if alert is None:
+            logger.warning("platform said heartbeat seq %d is out of order; seq counter moved forward", outgoing.seq)
+            return
+        if self._out_of_order > MAX_RESEQUENCE:
+            self._outbox.move_to_dead_letter(alert.seq, "out_of_order")
+            with self._lock:
+                self._refused += 1
+            logger.error(
+                "PLATFORM REFUSED ALERT seq %d as out of order %d times; dead-lettered", alert.seq, MAX_RESEQUENCE
+            )
+            self._trace("refused", alert, "out_of_order")
+            return
+        fresh = self._outbox.resequence(alert.seq)
+        logger.warning(
+            "platform said alert seq %d is out of order; resending it as seq %s",
+            alert.seq,
+            fresh.seq if fresh is not None else "?",
+        )
 
     def _trace(self, step: TraceStep, alert: PendingAlert, detail: str = "") -> None:
         if self._on_trace is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nitrosignal.wire import Alert, encode
+from nitrosignal.wire import Alert, decode, encode
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,40 @@ class Outbox:
                 self._rollback()
                 raise OutboxError(f"cannot persist the seq counter in {self.path}: {exc}") from exc
             return seq
+
+    def advance_seq(self, floor: int) -> None:
+        """Move the counter up to at least ``floor`` (never down).
+
+        Used when the platform answers ``out_of_order``: another process spoke for this camera with
+        higher numbers (a device check, an older outbox), and our numbers must overtake them.
+        """
+        with self._lock:
+            self._conn.execute("UPDATE meta SET value=MAX(value, ?) WHERE key='next_seq'", (floor,))
+
+    def resequence(self, seq: int) -> PendingAlert | None:
+        """Give a pending alert a fresh seq from the counter (same message otherwise) and return it.
+
+        Returns:
+            The alert with its new seq and payload, or None if ``seq`` is not pending.
+        """
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                row = self._conn.execute("SELECT payload FROM pending WHERE seq=?", (seq,)).fetchone()
+                if row is None:
+                    self._conn.execute("ROLLBACK")
+                    return None
+                new_seq = self._take_seq()
+                old = decode(bytes(row[0]))
+                payload = encode(old.model_copy(update={"seq": new_seq}))
+                self._conn.execute("UPDATE pending SET seq=?, payload=? WHERE seq=?", (new_seq, payload, seq))
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise OutboxError(f"cannot resequence alert {seq} in {self.path}: {exc}") from exc
+        alert = decode(payload)
+        assert isinstance(alert, Alert)
+        return PendingAlert(seq=new_seq, incident_id=str(alert.incident_id), phase=alert.phase.value, payload=payload)
 
     @property
     def gated(self) -> bool:

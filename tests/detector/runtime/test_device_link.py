@@ -206,3 +206,30 @@ def test_unreachable_platform_keeps_alerts_and_drops_heartbeats(keys: Keys, outb
         running.link.stop()
         if server is not None:
             server.stop()
+
+
+def test_out_of_order_refusal_moves_the_counter_past_the_platform(
+    keys: Keys, platform_server: TestPlatform, outbox: Outbox
+) -> None:
+    """Another process (a device check, an older outbox) used higher numbers: overtake them, lose nothing."""
+    pending = outbox.add_alert(alert_builder())
+    floor = outbox.next_seq() + 1_000  # the platform has already seen this camera up to here
+
+    def platform_floor(message: Alert | Heartbeat) -> tuple[AckResult, str | None]:
+        if message.seq <= floor:
+            return AckResult.REFUSED, "out_of_order"
+        return AckResult.STORED, None
+
+    platform_server.decide = platform_floor
+    running = Running(_settings(keys, platform_server.endpoint), outbox)
+    try:
+        running.link.offer_heartbeat(_heartbeat(floor - 1))
+        assert platform_server.wait_for(lambda: outbox.depth() == 0, 10)
+        [stored] = platform_server.alerts()
+        original = decode(pending.payload)
+        assert isinstance(original, Alert)
+        assert stored.seq > floor and stored.incident_id == original.incident_id
+        assert outbox.dead_letters() == []
+        assert outbox.next_seq() > stored.seq
+    finally:
+        running.link.stop()
