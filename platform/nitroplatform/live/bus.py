@@ -38,7 +38,7 @@ class EventDraft:
     camera_id: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: the bus keeps subscriptions in a set
 class Subscription:
     """One consumer's view of the bus: events replayed at subscribe time, then a live queue."""
 
