@@ -5,6 +5,7 @@ the start-up module), plus hadolint when it is installed (pip package hadolint-b
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shlex
 import shutil
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nitroplatform.ops.startup import DEFAULT_COMMAND
 from nitroplatform.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -130,8 +132,10 @@ def test_dockerfile_environment_matches_the_settings(instructions: list[tuple[st
 
 
 def test_dockerfile_starts_through_the_startup_steps(instructions: list[tuple[str, str]]) -> None:
-    entrypoint = [arguments for keyword, arguments in instructions if keyword == "ENTRYPOINT"][-1]
-    assert "nitroplatform.ops.startup" in entrypoint
+    entrypoint = json.loads([arguments for keyword, arguments in instructions if keyword == "ENTRYPOINT"][-1])
+    command = json.loads([arguments for keyword, arguments in instructions if keyword == "CMD"][-1])
+    assert entrypoint[:3] == ["python", "-m", "nitroplatform.ops.startup"] and "--init-keys" in entrypoint
+    assert tuple(command) == DEFAULT_COMMAND
     assert importlib.util.find_spec("nitroplatform.ops.startup") is not None
     assert any(keyword == "HEALTHCHECK" for keyword, _ in _final_stage(instructions))
 

@@ -6,11 +6,15 @@ The score is printed (run pytest with -s to see it) and recorded in docs/DEVICE_
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,3 +147,67 @@ def test_detector_outbox_path_is_the_only_writable_directory() -> None:
     assert "ReadWritePaths" not in text
     assert f"StateDirectory={OUTBOX_PATH.parent.name}" in text
     assert str(OUTBOX_PATH.parent) == "/var/lib/nitrosignal"
+
+
+def _exec_lines(unit: Path) -> list[list[str]]:
+    return [
+        shlex.split(line.split("=", 1)[1])
+        for line in unit.read_text().splitlines()
+        if re.match(r"^Exec(Start|StartPre)=", line)
+    ]
+
+
+def _parse_with_real_cli(argv: list[str]) -> None:
+    """Parse ``nitrosignal GROUP COMMAND ARGS`` with the component's own typer app, without running it."""
+    from typer.main import get_command
+
+    group_name, command_name, *arguments = argv
+    module = {"detector": "detector.cli", "platform": "nitroplatform.cli"}[group_name]
+    # Typer vendors its own click, so go through the objects it returns rather than importing click.
+    group: Any = get_command(importlib.import_module(module).app)
+    with group.context_class(group) as context:
+        command = group.get_command(context, command_name)
+        assert command is not None, f"nitrosignal {group_name} has no command {command_name!r}"
+        command.make_context(command_name, list(arguments), parent=context)
+
+
+@pytest.mark.parametrize("unit", [DETECTOR_UNIT, PLATFORM_UNIT], ids=["detector", "platform"])
+def test_unit_commands_exist_and_parse(unit: Path) -> None:
+    from nitroplatform.ops.startup import _parse
+
+    for argv in _exec_lines(unit):
+        if argv[1:3] == ["-m", "nitroplatform.ops.startup"]:
+            argv = [part for part in _parse(argv[3:]).command if part != "--"]
+        assert Path(argv[0]).name == "nitrosignal", argv
+        _parse_with_real_cli(argv[1:])
+
+
+def test_unit_command_parsing_catches_a_wrong_option() -> None:
+    with pytest.raises(Exception) as caught:  # noqa: B017 - the vendored click's UsageError, checked below
+        _parse_with_real_cli(["detector", "run", "/etc/nitrosignal/camera.yaml"])
+    assert "UsageError" in [cls.__name__ for cls in type(caught.value).__mro__]
+
+
+MDWE_PROBE = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# PR_SET_MDWE(65), PR_MDWE_REFUSE_EXEC_GAIN(1): what MemoryDenyWriteExecute=yes enforces.
+if libc.prctl(65, 1, 0, 0, 0) != 0:
+    sys.exit(77)
+from detector.cli import app
+app(["score", sys.argv[1]])
+"""
+
+
+@pytest.mark.slow
+def test_detector_runs_under_memory_deny_write_execute(tmp_path: Path) -> None:
+    # The unit sets MemoryDenyWriteExecute=yes; prove torch and mediapipe score a photo without W+X memory.
+    image = REPO / "nitrosignal" / "assets" / "demo_person.jpg"
+    result = subprocess.run(
+        [sys.executable, "-c", MDWE_PROBE, str(image)], capture_output=True, text=True, timeout=240, check=False
+    )
+    if result.returncode == 77:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux >= 6.3)")
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["people"] >= 1
