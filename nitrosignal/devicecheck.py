@@ -158,7 +158,6 @@ class _Progress:
         self.auth_refused = False
         self.first_refusal_at: float | None = None
         self.auth_status = 0
-        self.disconnects = 0
 
     def feed(self, monitor: zmq.Socket[bytes]) -> None:
         while monitor.poll(0):
@@ -175,8 +174,6 @@ class _Progress:
                 self.auth_status = value
                 if self.first_refusal_at is None:
                     self.first_refusal_at = time.monotonic()
-            elif event == zmq.EVENT_DISCONNECTED:
-                self.disconnects += 1
 
 
 def _heartbeat(link: DeviceLinkConfig) -> Heartbeat:
@@ -209,35 +206,20 @@ def check_device(config_path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> 
         came back. Failures are returned, not raised, each with a message that says what to do.
     """
     started = time.monotonic()
-
-    def fail(problem: CheckProblem, message: str, link: DeviceLinkConfig | None = None) -> CheckResult:
-        return CheckResult(
-            ok=False,
-            camera_id=link.camera_id if link else "",
-            endpoint=link.endpoint if link else "",
-            reached=False,
-            authenticated=False,
-            acked=False,
-            gated=None,
-            ack_result=None,
-            problem=problem,
-            message=message,
-            elapsed_s=time.monotonic() - started,
-        )
-
     try:
         link = read_link_config(config_path)
     except ValueError as exc:
-        return fail(CheckProblem.CONFIG_INVALID, str(exc))
+        return _result(None, _Progress(), started, problem=CheckProblem.CONFIG_INVALID, message=str(exc))
     try:
         keys = load_secret(link.secret_key_file)
     except KeyFileError as exc:
         problem = CheckProblem.SECRET_KEY_PERMISSIONS if "mode" in str(exc) else CheckProblem.KEY_FILE_INVALID
-        return fail(problem, f"camera secret key: {exc}", link)
+        return _result(link, _Progress(), started, problem=problem, message=f"camera secret key: {exc}")
     try:
         server_key = load_public(link.server_public_key_file)
     except KeyFileError as exc:
-        return fail(CheckProblem.KEY_FILE_INVALID, f"platform public key: {exc}", link)
+        message = f"platform public key: {exc}"
+        return _result(link, _Progress(), started, problem=CheckProblem.KEY_FILE_INVALID, message=message)
     return _exchange(link, keys, server_key, timeout_s, started)
 
 
@@ -359,47 +341,36 @@ def _read_ack(
 
 def _diagnose(link: DeviceLinkConfig, progress: _Progress, timeout_s: float, started: float) -> CheckResult:
     if progress.first_refusal_at is not None and not progress.handshake_ok:
-        return _result(
-            link,
-            progress,
-            started,
-            problem=CheckProblem.CAMERA_NOT_REGISTERED,
-            message=f"the platform at {link.endpoint} refused this camera's key (ZAP status {progress.auth_status}): "
-            f"camera '{link.camera_id}' is not registered there, was revoked, or the bundle's secret key is not "
-            "the one that was registered. Provision it again on the platform "
-            "(nitrosignal platform camera provision) and copy the new bundle.",
+        problem = CheckProblem.CAMERA_NOT_REGISTERED
+        message = (
+            f"the platform at {link.endpoint} refused this camera's key (ZAP status {progress.auth_status}): camera "
+            f"'{link.camera_id}' is not registered there, was revoked, or the bundle's secret key is not the one that "
+            "was registered. Provision it again (nitrosignal platform camera provision) and copy the new bundle."
         )
-    if not progress.connected:
-        return _result(
-            link,
-            progress,
-            started,
-            problem=CheckProblem.UNREACHABLE,
-            message=f"could not open a TCP connection to {link.endpoint} within {timeout_s:.0f} s: check the "
-            "address and port in the config, the network and firewalls, and that the platform's ingest runs.",
+    elif not progress.connected:
+        problem = CheckProblem.UNREACHABLE
+        message = (
+            f"could not open a TCP connection to {link.endpoint} within {timeout_s:.0f} s: check the address and "
+            "port in the config, the network and firewalls, and that the platform's ingest runs."
         )
-    if not progress.handshake_ok:
-        return _result(
-            link,
-            progress,
-            started,
-            problem=CheckProblem.WRONG_PLATFORM_KEY,
-            message=f"reached {link.endpoint}, but the CURVE handshake never completed: the platform public key "
-            f"in {link.server_public_key_file} is not the key of the platform listening there. Copy platform.key "
-            "from the platform's bundle again.",
+    elif not progress.handshake_ok:
+        problem = CheckProblem.WRONG_PLATFORM_KEY
+        message = (
+            f"reached {link.endpoint}, but the CURVE handshake never completed: the platform public key in "
+            f"{link.server_public_key_file} is not the key of the platform listening there. Copy platform.key "
+            "from the platform's bundle again."
         )
-    return _result(
-        link,
-        progress,
-        started,
-        problem=CheckProblem.NO_ACK,
-        message=f"authenticated at {link.endpoint}, but no ack came within {timeout_s:.0f} s: the platform's "
-        "ingest may be overloaded or its database down. Look at the platform's logs.",
-    )
+    else:
+        problem = CheckProblem.NO_ACK
+        message = (
+            f"authenticated at {link.endpoint}, but no ack came within {timeout_s:.0f} s: the platform's ingest "
+            "may be overloaded or its database down. Look at the platform's logs."
+        )
+    return _result(link, progress, started, problem=problem, message=message)
 
 
 def _result(
-    link: DeviceLinkConfig,
+    link: DeviceLinkConfig | None,
     progress: _Progress,
     started: float,
     *,
@@ -409,8 +380,8 @@ def _result(
 ) -> CheckResult:
     return CheckResult(
         ok=problem is None and ack is not None,
-        camera_id=link.camera_id,
-        endpoint=link.endpoint,
+        camera_id=link.camera_id if link else "",
+        endpoint=link.endpoint if link else "",
         reached=progress.connected or ack is not None,
         authenticated=progress.handshake_ok or ack is not None,
         acked=ack is not None,
@@ -420,3 +391,35 @@ def _result(
         message=message,
         elapsed_s=time.monotonic() - started,
     )
+
+
+def format_result(result: CheckResult) -> str:
+    """The lines ``nitrosignal detector check`` prints."""
+    lines = [
+        f"camera        {result.camera_id or '?'}",
+        f"platform      {result.endpoint or '?'}",
+        f"reached       {'yes' if result.reached else 'no'}",
+        f"authenticated {'yes' if result.authenticated else 'no'}",
+        f"acked         {'yes (' + str(result.ack_result) + ')' if result.acked else 'no'}",
+        f"gated         {'unknown' if result.gated is None else 'yes' if result.gated else 'no'}",
+        "",
+        result.message if result.ok else f"FAILED ({result.problem}): {result.message}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nitrosignal.devicecheck CONFIG [--timeout S]``: exit 0 when the platform acked."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="nitrosignal detector check", description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path, help="camera config YAML, e.g. /etc/nitrosignal/camera.yaml")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait in all")
+    args = parser.parse_args(argv)
+    result = check_device(args.config, timeout_s=args.timeout)
+    print(format_result(result))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

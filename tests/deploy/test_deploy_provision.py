@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -269,3 +271,15 @@ def test_cli_provision_backup_and_restore(
         assert bad.exit_code == 2 and "DAYS HH:MM-HH:MM" in bad.output
     finally:
         get_settings.cache_clear()
+
+
+def test_check_command_line_exit_codes(provision: Provisioner, tmp_path: Path) -> None:
+    config = install_bundle(provision().bundle_dir, tmp_path / "device")
+    command = [sys.executable, "-m", "nitrosignal.devicecheck", str(config), "--timeout", "10"]
+    good = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "authenticated yes" in good.stdout and "OK: reached" in good.stdout
+    _closed_port(config)
+    bad = subprocess.run(command[:-1] + ["2"], capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 1
+    assert "FAILED (unreachable)" in bad.stdout
