@@ -81,11 +81,12 @@ class EvidenceSettings(_Strict):
     """Per-person evidence: hand at mouth (geometry) and balloon at mouth (classifier)."""
 
     hand_mouth_max_ratio: float = Field(
-        default=0.6,
+        default=1.75,
         gt=0.0,
         le=5.0,
-        description="A hand counts as 'at the mouth' when its distance to the mouth, divided by the shoulder "
-        "width, is at most this. Gates the classifier.",
+        description="The classifier runs only for people whose nearest visible hand is at most this many body "
+        "scales (shoulder widths) from the mouth. Generous on purpose: a balloon at the lips often hides the hand "
+        "holding it, and the pose model then places that hand too low.",
     )
     min_body_scale_px: float = Field(
         default=12.0,

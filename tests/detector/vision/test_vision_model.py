@@ -114,10 +114,16 @@ def test_vision_baseline_scores_a_balloon_over_the_mouth_above_skin(tmp_path: Pa
     skin = torch.tensor([0.80, 0.60, 0.50]).view(1, 3, 1, 1).expand(1, 3, size, size)
     balloon = skin.clone()
     yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    disc = ((xx - size / 2) ** 2 + (yy - size / 2) ** 2) < (size * 0.3) ** 2
+    # A red balloon over the lips and below them, leaving the nose (the skin reference) uncovered.
+    disc = ((xx - size * 0.5) ** 2 + (yy - size * 0.56) ** 2) < (size * 0.22) ** 2
     balloon[0, :, disc] = torch.tensor([0.9, 0.1, 0.2]).view(3, 1)
-    scores = model.predict(torch.cat([(skin - mean) / std, (balloon - mean) / std]))
-    assert scores[0] < 0.1 < 0.9 < scores[1]
+    # The same disc in the person's own skin colour is not a balloon.
+    own_skin = skin.clone()
+    own_skin[0, :, disc] = torch.tensor([0.82, 0.62, 0.52]).view(3, 1)
+    batch = torch.cat([skin, balloon, own_skin])
+    scores = model.predict((batch - mean) / std)
+    threshold = model.card.threshold
+    assert scores[0] < 0.1 and scores[1] > threshold and scores[2] < 0.1
 
 
 def _built(path: Path) -> Path:
