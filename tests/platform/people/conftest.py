@@ -55,11 +55,15 @@ def https_client(people_app: FastAPI) -> Iterator[Callable[[], TestClient]]:
 
 @pytest.fixture
 def make_user(session_factory: sessionmaker[Session]) -> Callable[..., PeopleUser]:
-    """``make_user("olga", Role.officer)`` creates a user with password PASSWORD and a Bearer token."""
+    """``make_user("olga", Role.officer)`` creates a user with a Bearer token.
 
-    def build(username: str, *roles: Role, **extra: Any) -> PeopleUser:
+    ``with_password=True`` also sets PASSWORD (argon2 costs ~0.5 s here, so only tests that log in ask).
+    """
+
+    def build(username: str, *roles: Role, with_password: bool = False, **extra: Any) -> PeopleUser:
         with session_factory() as session:
-            user = create_user(session, username=username, password=PASSWORD, roles=roles, actor="test", **extra)
+            password = PASSWORD if with_password else None
+            user = create_user(session, username=username, password=password, roles=roles, actor="test", **extra)
             token = issue_token(session, user_id=user.id, name="test")
             session.commit()
             return PeopleUser(username=username, user_id=user.id, headers={"Authorization": f"Bearer {token.raw}"})

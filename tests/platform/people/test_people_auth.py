@@ -34,7 +34,7 @@ def test_password_policy_and_argon2(password: str, expectation: AbstractContextM
 
 
 def test_login_me_logout(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:
-    make_user("olga", Role.officer)
+    make_user("olga", Role.officer, with_password=True)
     client = https_client()
     response = client.post("/api/v1/auth/login", json={"username": "olga", "password": PASSWORD})
     assert response.status_code == 200
@@ -52,7 +52,7 @@ def test_login_me_logout(https_client: Callable[[], TestClient], make_user: Call
 
 
 def test_form_login(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:
-    make_user("fenna", Role.coordinator)
+    make_user("fenna", Role.coordinator, with_password=True)
     client = https_client()
     response = client.post("/api/v1/auth/login", data={"username": "fenna", "password": PASSWORD})
     assert response.status_code == 200
@@ -70,7 +70,7 @@ def test_login_matrix(
     password: str,
     expected: int,
 ) -> None:
-    make_user("olga", Role.officer)
+    make_user("olga", Role.officer, with_password=True)
     response = https_client().post("/api/v1/auth/login", json={"username": username, "password": password})
     assert response.status_code == expected
     if expected == 401:
@@ -81,7 +81,7 @@ def test_login_matrix(
 def test_session_is_rotated_at_login_against_fixation(
     https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser], session_factory: sessionmaker[Session]
 ) -> None:
-    make_user("olga", Role.officer)
+    make_user("olga", Role.officer, with_password=True)
     client = https_client()
     planted = "attacker-chosen-session-id"
     client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")
@@ -108,7 +108,7 @@ def test_session_is_rotated_at_login_against_fixation(
 def test_csrf_required_for_cookie_sessions(
     https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser], header: str | None, expected: int
 ) -> None:
-    make_user("olga", Role.officer)
+    make_user("olga", Role.officer, with_password=True)
     client = https_client()
     csrf = login(client, "olga")
     headers = {} if header is None else {"X-CSRF-Token": csrf["X-CSRF-Token"] if header == "use-real" else header}
@@ -147,7 +147,7 @@ def test_device_token_only_fetches_models(
 
 
 def test_brute_force_lockout(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:
-    make_user("olga", Role.officer)
+    make_user("olga", Role.officer, with_password=True)
     client = https_client()
     for _ in range(3):
         assert (

@@ -1,0 +1,139 @@
+"""Claim, arrive and outcome: the state machine table, ownership, scope and outcome validation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from people_helpers import PeopleUser, add_camera, add_incident
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from nitroplatform.auth.deps import Role
+from nitroplatform.db.models import Incident
+from nitroplatform.people.dispatch_models import IncidentClaim, IncidentOutcome
+from nitroplatform.people.record_models import AuditEntry
+from nitroplatform.people.service import add_area, add_member, create_team
+
+NOBODY: dict[str, Any] = {"outcome": "nobody_there"}
+
+
+@pytest.fixture
+def scene(session_factory: sessionmaker[Session], make_user: Callable[..., PeopleUser]) -> dict[str, Any]:
+    """Team north covers cam-n; officers olga and otto are in it, officer sven is in team south (cam-s)."""
+    people = {name: make_user(name, Role.officer) for name in ("olga", "otto", "sven")}
+    people["coco"] = make_user("coco", Role.coordinator)
+    with session_factory() as db:
+        add_camera(db, "cam-n", zones=("plein",))
+        add_camera(db, "cam-s")
+        north = create_team(db, name="north", actor="test")
+        south = create_team(db, name="south", actor="test")
+        add_area(db, team_id=north.id, name="centrum", camera_ids=["cam-n"], actor="test")
+        add_area(db, team_id=south.id, name="haven", camera_ids=["cam-s"], actor="test")
+        for name in ("olga", "otto"):
+            add_member(db, team_id=north.id, username=name, actor="test")
+        add_member(db, team_id=south.id, username="sven", actor="test")
+        incident = add_incident(db, "cam-n", zone="plein")
+        db.commit()
+    return {"people": people, "incident": incident}
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected_codes", "final_state"),
+    [
+        ([("claim", None)], [200], "claimed"),
+        ([("arrive", None)], [409], "open"),
+        ([("outcome", NOBODY)], [409], "open"),
+        ([("claim", None), ("claim", None)], [200, 409], "claimed"),
+        ([("claim", None), ("arrive", None), ("outcome", NOBODY)], [200, 200, 200], "closed"),
+        ([("claim", None), ("outcome", NOBODY)], [200, 200], "closed"),
+        ([("claim", None), ("outcome", NOBODY), ("arrive", None)], [200, 200, 409], "closed"),
+        ([("claim", None), ("outcome", NOBODY), ("outcome", NOBODY)], [200, 200, 409], "closed"),
+        ([("claim", None), ("arrive", None), ("arrive", None)], [200, 200, 409], "arrived"),
+    ],
+)
+def test_state_machine(
+    https_client: Callable[[], TestClient],
+    session_factory: sessionmaker[Session],
+    scene: dict[str, Any],
+    steps: list[tuple[str, dict[str, Any] | None]],
+    expected_codes: list[int],
+    final_state: str,
+) -> None:
+    client = https_client()
+    olga = scene["people"]["olga"].headers
+    incident: uuid.UUID = scene["incident"]
+    codes = [
+        client.post(f"/api/v1/incidents/{incident}/{step}", json=body, headers=olga).status_code for step, body in steps
+    ]
+    assert codes == expected_codes
+    with session_factory() as db:
+        row = db.get(Incident, incident)
+        assert row is not None and row.state == final_state
+        if final_state == "closed":
+            assert row.close_reason == "outcome" and row.closed_at is not None
+            claim = db.get(IncidentClaim, incident)
+            assert claim is not None and claim.finished_at is not None
+
+
+def test_ownership_and_scope(
+    https_client: Callable[[], TestClient], session_factory: sessionmaker[Session], scene: dict[str, Any]
+) -> None:
+    client = https_client()
+    people = scene["people"]
+    url = f"/api/v1/incidents/{scene['incident']}"
+    # Sven's team does not cover cam-n: the incident does not exist for him.
+    assert client.post(f"{url}/claim", headers=people["sven"].headers).status_code == 404
+    assert client.post(f"{url}/claim", headers=people["olga"].headers).status_code == 200
+    # Otto is in the right team but did not claim it.
+    assert client.post(f"{url}/arrive", headers=people["otto"].headers).status_code == 409
+    # A coordinator may close an incident an officer left open.
+    done = client.post(f"{url}/outcome", json={"outcome": "not_handled"}, headers=people["coco"].headers)
+    assert done.status_code == 200 and done.json()["state"] == "closed"
+    with session_factory() as db:
+        actions = list(db.scalars(select(AuditEntry.action).where(AuditEntry.target_id == str(scene["incident"]))))
+    assert actions == ["incident.claim", "incident.close"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"outcome": "confirmed_use"}, 200),
+        ({"outcome": "false_alarm", "category": "drink"}, 200),
+        ({"outcome": "false_alarm"}, 422),
+        ({"outcome": "nobody_there", "category": "phone"}, 422),
+        ({"outcome": "false_alarm", "category": "umbrella"}, 422),
+        ({"outcome": "confirmed_use", "remark": "x" * 200}, 200),
+        ({"outcome": "confirmed_use", "remark": "x" * 201}, 422),
+        ({"outcome": "confirmed_use", "image": "data:image/jpeg;base64,AAAA"}, 422),
+    ],
+)
+def test_outcome_validation(
+    https_client: Callable[[], TestClient],
+    session_factory: sessionmaker[Session],
+    scene: dict[str, Any],
+    body: dict[str, Any],
+    expected: int,
+) -> None:
+    client = https_client()
+    olga = scene["people"]["olga"].headers
+    url = f"/api/v1/incidents/{scene['incident']}"
+    assert client.post(f"{url}/claim", headers=olga).status_code == 200
+    assert client.post(f"{url}/outcome", json=body, headers=olga).status_code == expected
+    if expected == 200:
+        with session_factory() as db:
+            stored = db.scalar(select(IncidentOutcome).where(IncidentOutcome.incident_id == scene["incident"]))
+            assert stored is not None and stored.outcome == body["outcome"]
+            assert stored.category == body.get("category") and stored.model_version == "1.0"
+
+
+def test_outcome_categories_carry_the_personal_data_warning(
+    https_client: Callable[[], TestClient], scene: dict[str, Any]
+) -> None:
+    body = https_client().get("/api/v1/outcome-categories", headers=scene["people"]["olga"].headers).json()
+    assert body["outcomes"] == ["confirmed_use", "nobody_there", "false_alarm", "not_handled"]
+    assert "beach_bucket" in body["false_alarm_categories"] and body["remark_max_length"] == 200
+    assert "personal data" in body["remark_warning"]
