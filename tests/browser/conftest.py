@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 import zmq
@@ -139,19 +140,26 @@ class LivePlatform:
         return username
 
     def _exchange(self, camera: Camera, message: Alert | Heartbeat) -> Ack:
-        socket = self.context.socket(zmq.DEALER)
-        socket.linger = 0
-        socket.curve_secretkey = camera.keypair.secret
-        socket.curve_publickey = camera.keypair.public
-        socket.curve_serverkey = self.server_public
-        socket.connect(self.ingest_endpoint)
-        try:
-            socket.send(encode(message))
-            if not socket.poll(10_000, zmq.POLLIN):
-                raise AssertionError(f"no ack from the ingest for {camera.camera_id} seq {message.seq}")
-            return decode_reply(socket.recv())
-        finally:
-            socket.close(linger=0)
+        """Send like a device: resend the same (camera, seq) until acked, as the outbox does.
+
+        A camera registered a moment ago may be refused until the ingest reloads its key registry
+        (``registry_refresh_s``); the resend is idempotent on the platform side.
+        """
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            socket = self.context.socket(zmq.DEALER)
+            socket.linger = 0
+            socket.curve_secretkey = camera.keypair.secret
+            socket.curve_publickey = camera.keypair.public
+            socket.curve_serverkey = self.server_public
+            socket.connect(self.ingest_endpoint)
+            try:
+                socket.send(encode(message))
+                if socket.poll(1500, zmq.POLLIN):
+                    return decode_reply(socket.recv())
+            finally:
+                socket.close(linger=0)
+        raise AssertionError(f"no ack from the ingest for {camera.camera_id} seq {message.seq}")
 
     def send_alert(
         self,
@@ -210,6 +218,22 @@ class LivePlatform:
             }
         )
         self._exchange(camera, heartbeat)
+
+    def officer_client(self, username: str) -> httpx.Client:
+        """An HTTP client signed in as ``username`` through POST /api/v1/auth/login, sending the CSRF header."""
+        client = httpx.Client(base_url=self.base_url, timeout=10)
+        response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        response.raise_for_status()
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+    def handle(self, client: httpx.Client, incident_id: str, *, until: str = "outcome", **outcome: Any) -> None:
+        """Claim, arrive and record an outcome through the platform's HTTP API (stop early with ``until``)."""
+        for step in ("claim", "arrive", "outcome"):
+            body = outcome if step == "outcome" else {}
+            client.post(f"/api/v1/incidents/{incident_id}/{step}", json=body).raise_for_status()
+            if step == until:
+                return
 
     def incident_id_for(self, device_incident: uuid.UUID, timeout_s: float = 5.0) -> str:
         """The platform's incident id for a device incident id (the ingest commits before it acks)."""

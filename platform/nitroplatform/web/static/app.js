@@ -201,7 +201,7 @@ function applyTheme() {
   button.setAttribute("aria-pressed", String(theme === "dark"));
   button.setAttribute("aria-label", t(theme === "dark" ? "app.theme_to_light" : "app.theme_to_dark"));
   document.getElementById("theme-icon").textContent = theme === "dark" ? "☀" : "☾";
-  document.querySelector('meta[name="theme-color"]').setAttribute("content", theme === "dark" ? "#0d1117" : "#0b3d91");
+  document.querySelector('meta[name="theme-color"]').setAttribute("content", theme === "dark" ? "#132a4a" : "#0b3d91");
 }
 
 function updateLanguageButton() {

@@ -5,6 +5,11 @@ import { api, asList } from "../api.js";
 import { formatTime, t } from "../i18n.js";
 import { h, render } from "../ui.js";
 
+function detailText(detail) {
+  if (!detail || typeof detail !== "object") return detail ? String(detail) : "";
+  return Object.entries(detail).map(([key, value]) => `${key}=${typeof value === "object" ? JSON.stringify(value) : value}`).join(", ");
+}
+
 function auditTable(entries) {
   if (entries.length === 0) return h("p", { class: "empty" }, t("audit.none"));
   return h(
@@ -16,12 +21,14 @@ function auditTable(entries) {
         h("th", { scope: "col" }, t("audit.at")),
         h("th", { scope: "col" }, t("audit.actor")),
         h("th", { scope: "col" }, t("audit.action")),
-        h("th", { scope: "col" }, t("audit.target")))),
+        h("th", { scope: "col" }, t("audit.target")),
+        h("th", { scope: "col" }, t("audit.detail")))),
       h("tbody", {}, entries.map((e) => h("tr", {},
         h("td", {}, formatTime(e.at || e.created_at || e.timestamp)),
         h("td", {}, e.actor || e.username || e.user || "—"),
         h("td", {}, e.action || e.event || "—"),
-        h("td", {}, [e.target_type, e.target_id || e.target].filter(Boolean).join(" ") || "—"))))),
+        h("td", {}, [e.target_type, e.target_id || e.target].filter(Boolean).join(" ") || "—"),
+        h("td", { class: "cell-detail" }, detailText(e.detail)))))),
   );
 }
 
