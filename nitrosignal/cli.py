@@ -110,9 +110,9 @@ def demo(
     ),
 ) -> None:
     """Run platform and detector together on a demo clip and follow one alert end to end."""
-    from nitrosignal.demo import run_demo
+    from nitrosignal.demo import DemoOptions, run_demo
 
-    code = run_demo(headless=headless, timeout_s=timeout_s, http_port=port, keep_running=keep_running)
+    code = run_demo(DemoOptions(headless=headless, timeout_s=timeout_s, http_port=port, keep_running=keep_running))
     raise typer.Exit(code=code)
 
 
