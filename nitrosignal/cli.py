@@ -127,3 +127,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     _register_groups(args)
     get_command(app)(args=args, prog_name="nitrosignal")
+
+
+if __name__ == "__main__":
+    main()
