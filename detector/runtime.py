@@ -286,7 +286,13 @@ class DetectorRuntime:
         self._processed += 1
         self.metrics.frames_processed.inc()
         if decision.run_pose:
-            analysis = vision.analyzer.analyze(frame.image, int(frame_time.timestamp() * 1000))
+            try:
+                analysis = vision.analyzer.analyze(frame.image, int(frame_time.timestamp() * 1000))
+            except Exception:
+                # Never "no detections" when the analysis is broken: stop looking and say so in the heartbeat.
+                logger.exception("ANALYSIS FAILED: the detector stops looking until it is restarted")
+                self._error_reason = "analysis_failed"
+                return
             self._posed += 1
             self.metrics.frames_posed.inc()
             for stage, ms in analysis.stage_ms.items():

@@ -6,6 +6,7 @@ the feed dies, error when the model does not load), and an alert goes detected â
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +71,7 @@ def run_runtime(config: CameraConfig, options: RunOptions) -> tuple[RunSummary, 
         ("gated", True, DeviceState.INACTIVE_GATED, "iama_not_approved", False),
         ("outside_schedule", False, DeviceState.INACTIVE_SCHEDULE, "outside_schedule", False),
         ("feed_dead", False, DeviceState.DEGRADED, "camera_feed_lost", False),
+        ("stream_dead", False, DeviceState.DEGRADED, "camera_feed_lost", False),
         ("model_broken", False, DeviceState.ERROR, "model_load_failed", False),
     ],
 )
@@ -91,6 +93,11 @@ def test_heartbeat_states_are_explicit(
         data["schedule"] = _closed_schedule()
     elif case == "feed_dead":
         data["source"] = {"type": "file", "path": str(tmp_path / "unplugged.avi"), "reconnect_initial_s": 0.2}
+    elif case == "stream_dead":
+        with socket.socket() as probe:  # a port nobody listens on: the camera is unplugged
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}/video.mjpg"
+        data["source"] = {"type": "http", "url": url, "timeout_s": 1.0, "reconnect_initial_s": 0.2}
     elif case == "model_broken":
         broken = tmp_path / "model.pt"
         broken.write_bytes(b"not a model")
