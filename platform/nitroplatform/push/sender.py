@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ class Delivery:
 
 
 def send_one(
-    db: Session, *, subscription: PushSubscription, payload: PushPayload, vapid: Vapid01, subject: str, ttl_s: int
+    db: Session, *, subscription: PushSubscription, payload: PushPayload, vapid: Vapid02, subject: str, ttl_s: int
 ) -> Delivery:
     """Encrypt and POST ``payload`` to the subscription's endpoint; prune it on 404/410."""
     origin = urlsplit(subscription.endpoint)

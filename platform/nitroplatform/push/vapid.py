@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 
 VAPID_FILE_NAME = "vapid_private.pem"
 
@@ -25,12 +25,15 @@ def vapid_path(data_dir: Path) -> Path:
     return data_dir / "push" / VAPID_FILE_NAME
 
 
-def load_or_create_vapid(data_dir: Path) -> Vapid01:
-    """Load the VAPID key from ``data_dir``, creating it (0600, folder 0700) if it does not exist."""
+def load_or_create_vapid(data_dir: Path) -> Vapid02:
+    """Load the VAPID key from ``data_dir``, creating it (0600, folder 0700) if it does not exist.
+
+    Vapid02 signs with the RFC 8292 ``vapid t=..., k=...`` scheme that aes128gcm push services expect.
+    """
     path = vapid_path(data_dir)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        vapid = Vapid01()
+        vapid = Vapid02()
         vapid.generate_keys()
         pem = vapid.private_pem()
         # O_EXCL: if two workers race, one creates the file and the other loads it below.
@@ -44,10 +47,10 @@ def load_or_create_vapid(data_dir: Path) -> Vapid01:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise InsecureKeyFileError(f"{path} has mode {oct(mode)}; run chmod 600 on it (group/others must not read it)")
-    return Vapid01.from_file(str(path))
+    return Vapid02.from_file(str(path))
 
 
-def application_server_key(vapid: Vapid01) -> str:
+def application_server_key(vapid: Vapid02) -> str:
     """The public key as browsers want it for ``pushManager.subscribe``: base64url, uncompressed point."""
     raw = vapid.public_key.public_bytes(
         encoding=serialization.Encoding.X962, format=serialization.PublicFormat.UncompressedPoint

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,7 +69,7 @@ class Notifier:
             cooldown_camera_s=policy.push_cooldown_camera_s,
             cooldown_global_s=policy.push_cooldown_global_s,
         )
-        self._vapid: Vapid01 | None = None
+        self._vapid: Vapid02 | None = None
         self._queue: stdlib_queue.Queue[object] = stdlib_queue.Queue()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -77,7 +77,7 @@ class Notifier:
         self._pushed: OrderedDict[uuid.UUID, tuple[str, str]] = OrderedDict()
 
     @property
-    def vapid(self) -> Vapid01:
+    def vapid(self) -> Vapid02:
         """The VAPID key, loaded (or created) on first use."""
         if self._vapid is None:
             self._vapid = load_or_create_vapid(self._data_dir)
@@ -111,7 +111,7 @@ class Notifier:
                     return HandleResult(decision=decision)
                 user_ids = decision.user_ids
             else:
-                key = (incident.state.value, incident.people_involved)
+                key = (str(incident.state), incident.people_involved)
                 if self._pushed.get(incident.id) == key:
                     return HandleResult()
                 user_ids = self._previous_recipients(db, incident_id=incident.id)
@@ -120,14 +120,14 @@ class Notifier:
                     return HandleResult()
             payload = incident_payload(
                 incident_id=incident.id,
-                state=incident.state.value,
+                state=str(incident.state),
                 camera_id=incident.camera_id,
                 zone=incident.zone,
                 people_involved=incident.people_involved,
                 escalated=False,
             )
             deliveries = self._push(
-                db, user_ids=user_ids, payload_state=(incident.state.value, incident.people_involved), payload=payload
+                db, user_ids=user_ids, payload_state=(str(incident.state), incident.people_involved), payload=payload
             )
             return HandleResult(decision=decision, deliveries=deliveries)
 
