@@ -36,6 +36,18 @@ class Percentiles(BaseModel):
     p95: float
 
 
+class VideoScan(BaseModel):
+    """False-alarm scan of one video: the live analyzer and confirmer over every frame."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    video: str
+    frames_analysed: int
+    positive_frames: int = Field(description="Frames where someone's balloon score reached the alert threshold.")
+    max_score: float = Field(description="Highest balloon score of anyone in any frame.")
+    confirmed_alerts: int = Field(description="Incidents the confirmer opened (each would be a false alarm here).")
+
+
 class BenchReport(BaseModel):
     """What ``nitrosignal detector bench`` prints as JSON."""
 
@@ -165,4 +177,45 @@ def run_bench(
         people_mean=round(float(np.mean(people_counts)), 2),
         confirmed_alerts=alerts,
         peak_rss_mb=pipeline_peak_mb,
+    )
+
+
+def scan_video(video: Path, seconds: float | None, settings: AnalysisSettings, model: LoadedModel) -> VideoScan:
+    """Run the live analyzer and confirmer over a video and count what would have been alerted.
+
+    Used for false-alarm counts on footage without balloon use, where every confirmed alert is a false alarm.
+
+    Args:
+        video: a video file (or animated GIF) OpenCV can read.
+        seconds: how much of it to use, in video time; None for all.
+        settings: analysis settings as the camera would use them.
+        model: the verified classifier; its card's threshold applies unless the settings set one.
+
+    Returns:
+        Frame, positive-frame and alert counts.
+
+    Raises:
+        ValueError: if the video cannot be opened or yields no frames.
+    """
+    confirmer = IncidentConfirmer(settings.confirm, (), model_threshold=model.card.threshold)
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    frames = positives = alerts = 0
+    max_score = 0.0
+    with FrameAnalyzer(settings, model) as analyzer:
+        for at_s, frame in _frames(video, seconds, None):
+            analysis = analyzer.analyze(frame, int(at_s * 1000))
+            frames += 1
+            best = max((person.balloon_score for person in analysis.people), default=0.0)
+            max_score = max(max_score, best)
+            positives += int(best >= confirmer.threshold)
+            events = confirmer.update(analysis, epoch + timedelta(seconds=at_s))
+            alerts += sum(1 for event in events if event.phase is AlertPhase.NEW)
+    if frames == 0:
+        raise ValueError(f"no frames read from {video}")
+    return VideoScan(
+        video=str(video),
+        frames_analysed=frames,
+        positive_frames=positives,
+        max_score=round(max_score, 4),
+        confirmed_alerts=alerts,
     )

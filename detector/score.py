@@ -1,8 +1,8 @@
 """Score still photos through the same FrameAnalyzer as live detection, one JSON line per image.
 
 ``score`` is the highest balloon-at-mouth probability among the people found, 0.0 when nobody is found.
-Photos are unrelated to each other, so the pose model runs in image mode (no tracking between files);
-everything else is the live pipeline unchanged. Nothing is written anywhere.
+Photos are unrelated to each other, so the pose model runs in image mode (no tracking between files) and
+scans every tile of every photo; everything else is the live pipeline unchanged. Nothing is written anywhere.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: Loaded
         FileNotFoundError: for a path that does not exist.
         ImageReadError: for a file that is not a readable image.
     """
-    still = settings.model_copy(update={"pose": settings.pose.model_copy(update={"running_mode": "image"})})
+    # Unrelated photos: no tracking between them, and every tile scanned on each one.
+    pose = settings.pose.model_copy(update={"running_mode": "image", "tile_every_n_frames": 1, "tiles_per_scan": "all"})
+    still = settings.model_copy(update={"pose": pose})
     with FrameAnalyzer(still, model) as analyzer:
         for path in expand_paths(paths):
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -1,10 +1,11 @@
 """Multi-person pose with MediaPipe's Tasks PoseLandmarker, plus tiles so small, distant people are found.
 
-The full frame is analysed at ``analysis_width`` (fast; in video mode the landmarker tracks people between
-frames and skips its person detector). Small people vanish at that resolution, so overlapping tiles of the
-full-resolution frame are scanned too (every frame for still images, every N frames in video mode), and
-people found there are kept as regions that are re-analysed each frame until they are lost. Poses found
-twice are merged. Landmarks are returned in the original frame's pixels and never leave process memory.
+The full frame is analysed at ``analysis_width``. The person detector looks at a 224x224 view of its
+input, so small, distant people vanish in a full frame; overlapping tiles of the full-resolution frame are
+scanned too (all of them for still photos; one per few frames, round-robin, for live video, which keeps the
+cost per frame even), and optionally people found there are kept as regions that are re-analysed every
+frame until they are lost. Poses found twice are merged. Landmarks are returned in the original frame's
+pixels and never leave process memory.
 """
 
 from __future__ import annotations
@@ -122,11 +123,12 @@ class PoseEstimator:
         self._frame_index = 0
         self._last_timestamp_ms = -1
         self._closed = False
+        self._next_tile = 0
         main = self._create(settings.running_mode, settings.num_poses)
         # Tiles and regions are separate crops each time, so they are analysed as independent images. Each
         # PoseLandmarker graph costs ~145 MB of memory, so image mode shares one graph for everything, and
         # video mode only builds the second graph when tiles are on.
-        tiles_on = settings.tile_grid != (1, 1)
+        tiles_on = settings.tile_grid != (1, 1) and settings.tile_every_n_frames > 0
         if settings.running_mode == "image" or not tiles_on:
             tiles = main
         else:
@@ -185,14 +187,18 @@ class PoseEstimator:
         result = self._landmarkers.tiles.detect(_to_mp_image(np.ascontiguousarray(crop)))
         return _poses_from_result(result, (float(x0), float(y0)), (float(x1 - x0), float(y1 - y0)))
 
-    def _tiles_due(self) -> bool:
-        grid = self._settings.tile_grid
-        if grid == (1, 1):
-            return False
-        if self._settings.running_mode == "image":
-            return True
-        every = self._settings.tile_every_n_frames
-        return every > 0 and self._frame_index % every == 0
+    def _tiles_due(self, width: int, height: int) -> list[Box]:
+        """The tiles to scan on this frame: none, the next one round-robin, or all of them."""
+        settings = self._settings
+        every = settings.tile_every_n_frames
+        if settings.tile_grid == (1, 1) or every == 0 or self._frame_index % every != 0:
+            return []
+        tiles = tile_boxes(width, height, settings.tile_grid, settings.tile_overlap)
+        if settings.tiles_per_scan == "all":
+            return tiles
+        tile = tiles[self._next_tile % len(tiles)]
+        self._next_tile += 1
+        return [tile]
 
     def estimate(self, frame_bgr: ImageBGR, timestamp_ms: int | None = None) -> list[PersonPose]:
         """Poses of all people in the frame, in frame pixels.
@@ -214,15 +220,15 @@ class PoseEstimator:
             raise ValueError(f"frame must be a (H, W, 3) uint8 BGR array, got {frame_bgr.shape} {frame_bgr.dtype}")
         height, width = frame_bgr.shape[:2]
         poses = self._main_pass(frame_bgr, timestamp_ms)
-        poses = self._track_regions(frame_bgr, poses)
-        if self._tiles_due():
-            for tile in tile_boxes(width, height, self._settings.tile_grid, self._settings.tile_overlap):
-                for pose in self._crop_pass(frame_bgr, tile):
-                    if self._is_new(pose, poses):
-                        poses.append(pose)
-                        if self._settings.running_mode == "video":
-                            region = expand_box(pose.box(), 1.6, width, height)
-                            self._landmarkers.regions.append(_Region(region))
+        if self._settings.track_regions:
+            poses = self._track_regions(frame_bgr, poses)
+        for tile in self._tiles_due(width, height):
+            for pose in self._crop_pass(frame_bgr, tile):
+                if self._is_new(pose, poses):
+                    poses.append(pose)
+                    if self._settings.track_regions:
+                        region = expand_box(pose.box(), 1.6, width, height)
+                        self._landmarkers.regions.append(_Region(region))
         self._frame_index += 1
         return poses[: self._settings.num_poses * max(1, len(self._landmarkers.regions) + 1)]
 

@@ -11,6 +11,9 @@ from detector.model import LoadedModel, default_model_path, load_model
 from detector.pose.estimator import PoseEstimator
 from detector.settings import PoseSettings
 
+# Still photos: every tile scanned on every photo, as `detector score` does.
+STILL_POSE = PoseSettings(running_mode="image", tile_every_n_frames=1, tiles_per_scan="all")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread() -> None:
@@ -21,7 +24,7 @@ def _one_thread() -> None:
 @pytest.fixture(scope="session")
 def still_estimator() -> Iterator[PoseEstimator]:
     """An image-mode estimator with tiles, shared across tests (building the graph takes a while)."""
-    estimator = PoseEstimator(PoseSettings(running_mode="image"))
+    estimator = PoseEstimator(STILL_POSE)
     yield estimator
     estimator.close()
 

@@ -15,6 +15,9 @@ from detector.analysis import FrameAnalyzer, PersonEvidence
 from detector.model import LoadedModel
 from detector.settings import AnalysisSettings, EvidenceSettings, PoseSettings
 
+# Still photos: every tile scanned on every photo, as `detector score` does.
+STILL_POSE = PoseSettings(running_mode="image", tile_every_n_frames=1, tiles_per_scan="all")
+
 REPO = Path(__file__).resolve().parents[3]
 ASSETS = REPO / "tests" / "assets" / "detector"
 DEMO_PERSON = REPO / "nitrosignal" / "assets" / "demo_person.jpg"
@@ -43,9 +46,7 @@ def read_image(path: Path) -> npt.NDArray[np.uint8]:
 def test_vision_classifier_runs_only_behind_the_gate(
     shipped_model: LoadedModel, path: Any, max_ratio: float, expect_classified: bool
 ) -> None:
-    settings = AnalysisSettings(
-        pose=PoseSettings(running_mode="image"), evidence=EvidenceSettings(hand_mouth_max_ratio=max_ratio)
-    )
+    settings = AnalysisSettings(pose=STILL_POSE, evidence=EvidenceSettings(hand_mouth_max_ratio=max_ratio))
     with FrameAnalyzer(settings, shipped_model) as analyzer:
         analysis = analyzer.analyze(read_image(path))
     assert analysis.people and set(analysis.stage_ms) == {"pose", "evidence", "classify"}
@@ -59,7 +60,7 @@ def test_vision_classifier_runs_only_behind_the_gate(
 
 def test_vision_anchor_is_the_mouth_normalised(shipped_model: LoadedModel) -> None:
     image = read_image(DEMO_PERSON)
-    with FrameAnalyzer(AnalysisSettings(pose=PoseSettings(running_mode="image")), shipped_model) as analyzer:
+    with FrameAnalyzer(AnalysisSettings(pose=STILL_POSE), shipped_model) as analyzer:
         analysis = analyzer.analyze(image)
     assert analysis.frame_size == (image.shape[1], image.shape[0])
     (person,) = analysis.people
