@@ -24,7 +24,7 @@ import httpx
 import pytest
 import uvicorn
 import zmq
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.api.app import create_app
@@ -33,7 +33,6 @@ from nitroplatform.cameras import CameraProfile, register_camera
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.migrate import upgrade
 from nitroplatform.db.models_registry import load_all_models
-from nitroplatform.db.session import make_sessionmaker
 from nitroplatform.people import service as people
 from nitroplatform.people.config import PeopleSettings
 from nitroplatform.settings import Settings
@@ -51,7 +50,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery staple"
 A11Y_SCRIPT = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
 MODEL = {"id": "balloon-at-mouth", "version": "0.3.1", "sha256": "c" * 64}
@@ -60,10 +59,25 @@ MODEL = {"id": "balloon-at-mouth", "version": "0.3.1", "sha256": "c" * 64}
 SITE = "Boulevard Scheveningen"
 CAMERAS: dict[str, dict[str, Any]] = {
     "boulevard-noord": {"name": "Boulevard noord", "latitude": 52.11331, "longitude": 4.27997, "zones": ["trap-pier"]},
-    "boulevard-midden": {"name": "Boulevard midden", "latitude": 52.11045, "longitude": 4.27614, "zones": ["strandopgang"]},
-    "boulevard-zuid": {"name": "Boulevard zuid", "latitude": 52.10784, "longitude": 4.27216, "zones": ["kurhaus-plein"]},
-    "haven-kade": {"name": "Havenkade", "site": "Haven Scheveningen", "latitude": 52.09890, "longitude": 4.26410,
-                   "zones": ["vismarkt"]},
+    "boulevard-midden": {
+        "name": "Boulevard midden",
+        "latitude": 52.11045,
+        "longitude": 4.27614,
+        "zones": ["strandopgang"],
+    },
+    "boulevard-zuid": {
+        "name": "Boulevard zuid",
+        "latitude": 52.10784,
+        "longitude": 4.27216,
+        "zones": ["kurhaus-plein"],
+    },
+    "haven-kade": {
+        "name": "Havenkade",
+        "site": "Haven Scheveningen",
+        "latitude": 52.09890,
+        "longitude": 4.26410,
+        "zones": ["vismarkt"],
+    },
 }
 
 
@@ -123,7 +137,12 @@ class LivePlatform:
             people.add_area(session, team_id=team.id, name=area, camera_ids=cameras, actor="test")
             if shifts:
                 people.add_shift(
-                    session, team_id=team.id, weekdays=[1, 2, 3, 4, 5, 6, 7], start_minute=0, end_minute=1439, actor="test"
+                    session,
+                    team_id=team.id,
+                    weekdays=[1, 2, 3, 4, 5, 6, 7],
+                    start_minute=0,
+                    end_minute=1439,
+                    actor="test",
                 )
             session.commit()
             return team.id
@@ -324,7 +343,9 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def context(browser: Browser, platform: LivePlatform) -> Iterator[BrowserContext]:
     """A phone-sized browser context on the test platform, in Dutch unless a test switches."""
-    ctx = browser.new_context(viewport=PHONE, base_url=platform.base_url, locale="nl-NL", timezone_id="Europe/Amsterdam")
+    ctx = browser.new_context(
+        viewport=PHONE, base_url=platform.base_url, locale="nl-NL", timezone_id="Europe/Amsterdam"
+    )
     ctx.set_default_timeout(10_000)
     yield ctx
     ctx.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import pytest
-from conftest import PASSWORD, LivePlatform, accessibility_report, login, screenshot
+from conftest import PASSWORD, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
 from playwright.sync_api import Page, expect
 
 from nitroplatform.auth.deps import Role
@@ -20,8 +21,8 @@ def _two_teams(platform: LivePlatform) -> tuple[str, str]:
     boulevard = platform.add_team("Team Boulevard", cameras=["boulevard-noord", "boulevard-midden"], area="Boulevard")
     haven = platform.add_team("Team Haven", cameras=["haven-kade"], area="Haven")
     return (
-        platform.add_user("boa.jansen", roles=[Role.officer], team_id=boulevard),
-        platform.add_user("boa.dekker", roles=[Role.officer], team_id=haven),
+        str(platform.add_user("boa.jansen", roles=[Role.officer], team_id=boulevard)),
+        str(platform.add_user("boa.dekker", roles=[Role.officer], team_id=haven)),
     )
 
 
@@ -63,8 +64,10 @@ def test_service_worker_registers_and_replaces_notifications_by_tag(platform: Li
     login(page, officer)
     scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
     assert scope == f"{platform.base_url}/"
-    worker = page.context.service_workers[0] if page.context.service_workers else page.context.wait_for_event(
-        "serviceworker"
+    worker = (
+        page.context.service_workers[0]
+        if page.context.service_workers
+        else page.context.wait_for_event("serviceworker")
     )
     assert worker.url == f"{platform.base_url}/sw.js"
     payload = {"incident": {"id": "abc", "zone": "trap-pier", "confidence": 0.91, "people_involved": "2-4"}}
@@ -130,7 +133,9 @@ def test_language_switch_is_complete_and_remembered(platform: LivePlatform, page
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_contrast_labels_and_targets_on_main_screens(platform: LivePlatform, page: Page, scheme: str) -> None:
+def test_contrast_labels_and_targets_on_main_screens(
+    platform: LivePlatform, page: Page, scheme: Literal["light", "dark"]
+) -> None:
     officer, _ = _two_teams(platform)
     page.emulate_media(color_scheme=scheme)
     incident = platform.incident_id_for(platform.send_alert("boulevard-midden", confidence=0.72))

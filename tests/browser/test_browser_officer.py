@@ -6,7 +6,7 @@ import time
 import uuid
 
 import pytest
-from conftest import LivePlatform, accessibility_report, login, screenshot
+from conftest import LivePlatform, login, screenshot  # type: ignore[import-not-found, unused-ignore]
 from playwright.sync_api import Page, expect
 
 from nitroplatform.auth.deps import Role
@@ -16,9 +16,10 @@ pytestmark = pytest.mark.browser
 
 def _officer_on_boulevard(platform: LivePlatform) -> str:
     platform.add_demo_cameras()
-    team = platform.add_team("Team Boulevard", cameras=["boulevard-noord", "boulevard-midden", "boulevard-zuid"],
-                             area="Boulevard")
-    return platform.add_user("boa.jansen", roles=[Role.officer], team_id=team, display_name="BOA Jansen")
+    team = platform.add_team(
+        "Team Boulevard", cameras=["boulevard-noord", "boulevard-midden", "boulevard-zuid"], area="Boulevard"
+    )
+    return str(platform.add_user("boa.jansen", roles=[Role.officer], team_id=team, display_name="BOA Jansen"))
 
 
 def test_login_then_incident_arrives_live(platform: LivePlatform, page: Page) -> None:

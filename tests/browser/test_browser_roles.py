@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SITE, LivePlatform, accessibility_report, login, screenshot
+from conftest import SITE, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
 from playwright.sync_api import Page, expect
 
 from nitroplatform.auth.deps import Role
@@ -26,21 +26,29 @@ def _boulevard(platform: LivePlatform) -> dict[str, int]:
     # haven-kade never sends a heartbeat: offline.
     teams = {
         "boulevard": platform.add_team(
-            "Team Boulevard", cameras=["boulevard-noord", "boulevard-midden", "boulevard-zuid", "pier-kop"], area="Boulevard"
+            "Team Boulevard",
+            cameras=["boulevard-noord", "boulevard-midden", "boulevard-zuid", "pier-kop"],
+            area="Boulevard",
         ),
         "haven": platform.add_team("Team Haven", cameras=["haven-kade"], area="Haven"),
     }
     with platform.factory() as session:
         create_route(
             session,
-            body=RouteIn(name="Boulevard avond", team_id=teams["boulevard"], zone="trap-pier", start="18:00", end="02:00"),
+            body=RouteIn(
+                name="Boulevard avond", team_id=teams["boulevard"], zone="trap-pier", start="18:00", end="02:00"
+            ),
             actor="coordinator",
         )
-        create_route(session, body=RouteIn(name="Haven", team_id=teams["haven"], camera_id="haven-kade"), actor="coordinator")
+        create_route(
+            session, body=RouteIn(name="Haven", team_id=teams["haven"], camera_id="haven-kade"), actor="coordinator"
+        )
         create_silence(
             session,
             body=SilenceIn(
-                camera_id="haven-kade", ends_at=datetime.now(UTC) + timedelta(hours=3), comment="Werkzaamheden aan de kade"
+                camera_id="haven-kade",
+                ends_at=datetime.now(UTC) + timedelta(hours=3),
+                comment="Werkzaamheden aan de kade",
             ),
             actor="coordinator.devries",
         )

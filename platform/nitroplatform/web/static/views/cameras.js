@@ -24,7 +24,7 @@ export async function view(ctx) {
   const sites = [...new Set(cameras.map((c) => c.site).filter(Boolean))];
   render(
     h("h1", {}, t("cameras.title")),
-    h("ul", { class: "stats", id: "camera-counts" },
+    h("ul", { class: "stats stats-inline", id: "camera-counts" },
       STATUS_ORDER.filter((s) => counts[s] > 0).map((s) =>
         h("li", {}, h("span", { class: "stat-value" }, String(counts[s])), statusBadge(s)))),
     h("section", { class: "card", "aria-labelledby": "camera-map-title" },

@@ -32,40 +32,29 @@ export function responseTimes(incident) {
   };
 }
 
-function row(incident, cameras) {
-  const times = responseTimes(incident);
+function responseLine(times) {
+  const part = (key, value) => h("span", {}, t(key, { value: value === null ? "—" : formatDuration(value) }));
+  return h("p", { class: "response-times" },
+    part("overview.claim_after", times.claim), part("overview.arrive_after", times.arrive),
+    part("overview.close_after", times.close));
+}
+
+function item(incident, cameras) {
   return h(
-    "tr",
-    { dataset: { incidentId: incident.id } },
-    h("th", { scope: "row" }, h("a", { href: `/app/incidents/${incident.id}`, "data-link": true }, zoneLabel(incident)),
-      h("span", { class: "cell-sub" }, cameraLabel(cameras, incident.camera_id))),
-    h("td", {}, stateBadge(incident.state)),
-    h("td", {}, incident.state === "closed" ? formatTime(incident.opened_at) : formatAge(incident.opened_at)),
-    h("td", {}, times.claim === null ? "—" : formatDuration(times.claim)),
-    h("td", {}, times.arrive === null ? "—" : formatDuration(times.arrive)),
-    h("td", {}, times.close === null ? "—" : formatDuration(times.close)),
+    "li",
+    { class: "card overview-item", dataset: { incidentId: incident.id } },
+    h("div", { class: "camera-head" },
+      h("a", { href: `/app/incidents/${incident.id}`, "data-link": true, class: "overview-zone" }, zoneLabel(incident)),
+      stateBadge(incident.state)),
+    h("p", { class: "muted" }, `${cameraLabel(cameras, incident.camera_id)} · ${
+      incident.state === "closed" ? formatTime(incident.opened_at) : t("incident.age", { age: formatAge(incident.opened_at) })}`),
+    responseLine(responseTimes(incident)),
   );
 }
 
-function table(id, caption, incidents, cameras, ageHeading) {
+function list(id, incidents, cameras) {
   if (incidents.length === 0) return h("p", { class: "empty", id: `${id}-empty` }, t("overview.none"));
-  return h(
-    "div",
-    { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": `${id}-caption` },
-    h(
-      "table",
-      { id },
-      h("caption", { id: `${id}-caption`, class: "visually-hidden" }, caption),
-      h("thead", {}, h("tr", {},
-        h("th", { scope: "col" }, t("overview.zone")),
-        h("th", { scope: "col" }, t("overview.state")),
-        h("th", { scope: "col" }, ageHeading),
-        h("th", { scope: "col" }, t("overview.to_claim")),
-        h("th", { scope: "col" }, t("overview.to_arrive")),
-        h("th", { scope: "col" }, t("overview.to_close")))),
-      h("tbody", {}, incidents.map((i) => row(i, cameras))),
-    ),
-  );
+  return h("ul", { class: "card-list", id }, incidents.map((i) => item(i, cameras)));
 }
 
 function median(values) {
@@ -94,9 +83,9 @@ export async function view(ctx) {
         h("li", {}, h("span", { class: "stat-value" }, arriveMedian === null ? "—" : formatDuration(arriveMedian)),
           t("overview.median_arrive"))),
       h("h2", {}, t("overview.open")),
-      table("open-incidents", t("overview.open"), open, cameras, t("overview.age")),
+      list("open-incidents", open, cameras),
       h("h2", {}, t("overview.recent")),
-      table("recent-incidents", t("overview.recent"), recent, cameras, t("overview.opened")),
+      list("recent-incidents", recent, cameras),
     );
   }
 

@@ -157,6 +157,7 @@ export async function view(ctx, [id]) {
   const actions = h("section", { class: "actions", id: "actions", "aria-label": t("incident.actions") });
   const status = h("div", { id: "incident-status" });
   const details = h("section", { class: "card", id: "incident-details" });
+  let form = null;
 
   async function done(result, messageKey) {
     const updated = result && result.id ? result : await api(`/incidents/${encodeURIComponent(id)}`);
@@ -211,7 +212,11 @@ export async function view(ctx, [id]) {
       arrive.addEventListener("click", () => act("arrive", "action.arrived", arrive));
       parts.push(arrive);
     }
-    if (inc.state === "claimed" || inc.state === "arrived") parts.push(outcomeForm(ctx, inc, categories, done));
+    if (inc.state === "claimed" || inc.state === "arrived") {
+      // Keep the same form from "claimed" to "arrived", so a choice made meanwhile is not lost.
+      form = form || outcomeForm(ctx, inc, categories, done);
+      parts.push(form);
+    }
     if (inc.state === "closed") {
       parts.push(outcomeSummary(inc) || h("p", { class: "card", id: "closed-note" }, t("incident.closed_note")));
     }

@@ -45,16 +45,16 @@ function group(rows) {
 }
 
 function chart(groups) {
-  const rowHeight = 26;
-  const labelWidth = 130;
-  const barWidth = 170;
+  const rowHeight = 30;
+  const labelWidth = 150;
+  const barWidth = 118;
   const lines = groups.flatMap((g) => [
     { label: t("precision.model_label", { model: g.model }), value: g.overall, n: g.n, strong: true },
     ...g.cameras.map((c) => ({ label: c.camera, value: c.precision, n: c.n, strong: false })),
   ]);
   const height = lines.length * rowHeight + 30;
   const root = svg("svg", {
-    viewBox: `0 0 ${labelWidth + barWidth + 60} ${height}`, class: "chart", role: "img", "aria-labelledby": "chart-title",
+    viewBox: `0 0 ${labelWidth + barWidth + 96} ${height}`, class: "chart", role: "img", "aria-labelledby": "chart-title",
     id: "precision-chart",
   }, svg("title", { id: "chart-title" }, t("precision.chart_title")));
   [0, 0.5, 1].forEach((tick) => {
@@ -64,16 +64,16 @@ function chart(groups) {
   });
   lines.forEach((line, i) => {
     const y = 6 + i * rowHeight;
-    root.append(svg("text", { x: labelWidth - 8, y: y + 15, "text-anchor": "end", class: line.strong ? "chart-label strong" : "chart-label" },
+    root.append(svg("text", { x: labelWidth - 8, y: y + 18, "text-anchor": "end", class: line.strong ? "chart-label strong" : "chart-label" },
       line.label));
     if (line.value === null || line.value === undefined) {
-      root.append(svg("text", { x: labelWidth + 4, y: y + 15, class: "chart-value" }, t("precision.no_data")));
+      root.append(svg("text", { x: labelWidth + 4, y: y + 18, class: "chart-value" }, t("precision.no_data")));
       return;
     }
     const width = Math.max(2, line.value * barWidth);
     root.append(
       svg("rect", { x: labelWidth, y: y + 3, width, height: rowHeight - 8, rx: 3, class: line.strong ? "chart-bar strong" : "chart-bar" }),
-      svg("text", { x: labelWidth + width + 6, y: y + 15, class: "chart-value" },
+      svg("text", { x: labelWidth + width + 6, y: y + 18, class: "chart-value" },
         `${formatPercent(line.value)}${line.n ? ` (n=${line.n})` : ""}`),
     );
   });
@@ -94,12 +94,11 @@ export async function view() {
           h("thead", {}, h("tr", {},
             h("th", { scope: "col" }, t("precision.model")),
             h("th", { scope: "col" }, t("precision.camera")),
-            h("th", { scope: "col" }, t("precision.confirmed")),
-            h("th", { scope: "col" }, t("precision.false_alarms")),
+            h("th", { scope: "col" }, t("precision.confirmed_false")),
             h("th", { scope: "col" }, t("precision.precision")))),
           h("tbody", {}, rows.map((r) => h("tr", {},
             h("td", {}, r.model), h("td", {}, r.camera || t("precision.all_cameras")),
-            h("td", {}, r.confirmed ?? "—"), h("td", {}, r.falseAlarms ?? "—"),
+            h("td", {}, `${r.confirmed ?? "—"} / ${r.falseAlarms ?? "—"}`),
             h("td", {}, r.precision === null ? "—" : formatPercent(r.precision))))))),
     ],
   );
