@@ -138,9 +138,9 @@ def read_labels(path: Path) -> list[LabelRow]:
                 rows.append(
                     LabelRow(
                         path=values["path"],
-                        label=values["label"],  # type: ignore[arg-type]
+                        label=values["label"],
                         category=values["category"],
-                        split=values["split"] or None,  # type: ignore[arg-type]
+                        split=values["split"] or None,
                     )
                 )
             except ValueError as error:

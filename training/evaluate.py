@@ -23,6 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
 
 from detector.model import LoadedModel, load_model  # noqa: E402
 from detector.score import score_paths  # noqa: E402
@@ -58,11 +59,11 @@ class ImageScores:
     """Per-image scores of one or more datasets."""
 
     paths: list[str]
-    labels: np.ndarray
+    labels: NDArray[np.int64]
     categories: list[str]
-    scores: np.ndarray
-    people: np.ndarray
-    synthetic: np.ndarray
+    scores: NDArray[np.float64]
+    people: NDArray[np.int64]
+    synthetic: NDArray[np.bool_]
 
 
 def load_for_eval(root: Path) -> Dataset:
@@ -199,7 +200,7 @@ def _plots(s: ImageScores, threshold: float, out: Path) -> list[str]:
     fig.savefig(out / "reliability.png", dpi=110)
     names.append("reliability.png")
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    bins = np.linspace(0, 1, 41)
+    bins = [float(b) for b in np.linspace(0, 1, 41)]
     ax.hist(s.scores[s.labels == 0], bins=bins, alpha=0.6, label="negative", log=True)
     ax.hist(s.scores[s.labels == 1], bins=bins, alpha=0.6, label="positive", log=True)
     ax.axvline(threshold, color="red", linestyle="--", label="threshold")

@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,11 +132,14 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
     model = build_model(config.architecture)
     model.load_state_dict(state["model"])
     wrapped = Probability(model).eval()
-    scripted = torch.jit.script(wrapped)
     out.parent.mkdir(parents=True, exist_ok=True)
-    scripted.save(str(out))
-    # Check the contract on the file itself, as the detector will load it.
-    loaded = torch.jit.load(str(out), map_location="cpu")
+    with warnings.catch_warnings():
+        # torch 2.14 flags TorchScript as deprecated; it is still the detector's classifier contract.
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.script(wrapped)
+        scripted.save(str(out))  # type: ignore[no-untyped-call, unused-ignore]
+        # Check the contract on the file itself, as the detector will load it.
+        loaded = torch.jit.load(str(out), map_location="cpu")  # type: ignore[no-untyped-call, unused-ignore]
     probe = loaded(torch.zeros(2, 3, config.spec.size_px, config.spec.size_px))
     if tuple(probe.shape) != (2,) or not bool(((probe >= 0) & (probe <= 1)).all()):
         raise RuntimeError(f"scripted model breaks the contract: output shape {tuple(probe.shape)}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from detector.pose.estimator import ImageBGR
 from training.dataset import (
@@ -28,7 +28,7 @@ from training.dataset import (
     read_provenance,
 )
 from training.frontend import PoseCache, read_image
-from training.importers import read_boxes
+from training.importers import Box, read_boxes
 from training.synth.composite import Cutout, cut_balloon, degrade
 from training.synth.placement import is_good_target, person_from_pose
 from training.synth.scenes import POSITIVE_KINDS, RECIPES, Banks, Kind, hand_bank_from
@@ -115,7 +115,7 @@ def balloon_bank(root: Path, folder: str, provenance: Provenance, max_per_photo:
     if not boxes_path.is_file():
         raise DatasetError(f"no balloon boxes at {boxes_path}")
     cutouts: list[Cutout] = []
-    by_photo: dict[str, list[object]] = {}
+    by_photo: dict[str, list[Box]] = {}
     for box in read_boxes(boxes_path):
         by_photo.setdefault(box.path, []).append(box)
     for name in sorted(by_photo):
@@ -125,7 +125,7 @@ def balloon_bank(root: Path, folder: str, provenance: Provenance, max_per_photo:
             raise DatasetError(f"balloon photo {relative} has no provenance in the manifest")
         image = read_image(root / relative)
         for box in by_photo[name][:max_per_photo]:
-            cutout = cut_balloon(image, box, source=source.name)  # type: ignore[arg-type]
+            cutout = cut_balloon(image, box, source=source.name)
             if cutout is not None:
                 cutouts.append(cutout)
     log.info("cut %d balloons from %d photos in %s", len(cutouts), len(by_photo), folder)

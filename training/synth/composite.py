@@ -54,7 +54,7 @@ def cut_balloon(image: ImageBGR, box: Box, *, source: str = "", grabcut_iters: i
     patch = np.ascontiguousarray(image[Y0:Y1, X0:X1])
     ellipse = np.zeros(patch.shape[:2], dtype=np.uint8)
     centre = ((x0 + x1) // 2 - X0, (y0 + y1) // 2 - Y0)
-    cv2.ellipse(ellipse, centre, (bw // 2, bh // 2), 0, 0, 360, 1, -1)
+    cv2.ellipse(ellipse, centre, (bw // 2, bh // 2), 0, 0, 360, (1,), -1)
     mask = ellipse.copy()
     if grabcut_iters > 0:
         # Outside the box: sure background; in the box: probable background; inner ellipse: probable foreground.
@@ -62,24 +62,26 @@ def cut_balloon(image: ImageBGR, box: Box, *, source: str = "", grabcut_iters: i
         gc[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0] = cv2.GC_PR_BGD
         gc[ellipse > 0] = cv2.GC_PR_FGD
         inner = np.zeros_like(ellipse)
-        cv2.ellipse(inner, centre, (max(1, bw // 5), max(1, bh // 5)), 0, 0, 360, 1, -1)
+        cv2.ellipse(inner, centre, (max(1, bw // 5), max(1, bh // 5)), 0, 0, 360, (1,), -1)
         gc[inner > 0] = cv2.GC_FGD
         scale = min(1.0, 200.0 / max(patch.shape[:2]))  # GrabCut is slow on big patches
         small = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         small_gc = cv2.resize(gc, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
-            cv2.grabCut(small, small_gc, None, bgd, fgd, grabcut_iters, cv2.GC_INIT_WITH_MASK)
+            # GrabCut seeds its colour models with k-means on OpenCV's global RNG: pin it so cuts are repeatable.
+            cv2.setRNGSeed(0)
+            cv2.grabCut(small, small_gc, (0, 0, 1, 1), bgd, fgd, grabcut_iters, cv2.GC_INIT_WITH_MASK)
             fg = np.isin(small_gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
-            fg = cv2.resize(fg, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_NEAREST)
-            fg &= ellipse | (cv2.dilate(ellipse, np.ones((5, 5), np.uint8)))
+            fg = np.asarray(cv2.resize(fg, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_NEAREST), np.uint8)
+            fg &= np.asarray(cv2.dilate(ellipse, np.ones((5, 5), np.uint8)), np.uint8)
             # Keep GrabCut only when it found a plausible balloon: most of the ellipse, not much beyond it.
             ratio = fg.sum() / max(1, ellipse.sum())
             if 0.55 < ratio < 1.15:
                 mask = fg
         except cv2.error:
             pass
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), dtype=np.uint8)
     alpha = cv2.GaussianBlur((mask * 255).astype(np.uint8), (0, 0), max(1.0, bw / 100.0))
     bgra = np.dstack([patch, alpha])
     ys, xs = np.nonzero(alpha > 128)
@@ -110,7 +112,7 @@ def _transform(cutout: Cutout, width_px: float, angle_deg: float) -> tuple[RGBA,
     canvas[oy : oy + h, ox : ox + w] = resized
     rotation = cv2.getRotationMatrix2D((float(cx), float(cy)), angle_deg, 1.0)
     rotated = cv2.warpAffine(canvas, rotation, (diagonal, diagonal), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0))
-    return rotated, (float(cx), float(cy))
+    return np.asarray(rotated, dtype=np.uint8), (float(cx), float(cy))
 
 
 def match_lighting(sprite_bgr: NDArray[np.float32], scene_patch: ImageBGR, strength: float) -> NDArray[np.float32]:
@@ -123,7 +125,8 @@ def match_lighting(sprite_bgr: NDArray[np.float32], scene_patch: ImageBGR, stren
     brightness = float(np.clip(scene_mean.mean() / sprite_mean.mean(), 0.45, 1.4))
     cast = scene_mean / scene_mean.mean()
     gain = (1.0 - strength) + strength * brightness * (0.8 + 0.2 * cast)
-    return np.clip(sprite_bgr * gain[None, None, :], 0.0, 255.0)
+    matched: NDArray[np.float32] = np.clip(sprite_bgr * gain[None, None, :], 0.0, 255.0).astype(np.float32)
+    return matched
 
 
 def composite_balloon(
@@ -179,7 +182,7 @@ def degrade(image: ImageBGR, rng: np.random.Generator) -> ImageBGR:
     out = image
     sigma = float(rng.uniform(0.0, 1.4))
     if sigma > 0.3:
-        out = cv2.GaussianBlur(out, (0, 0), sigma)
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), sigma), dtype=np.uint8)
     noise = float(rng.uniform(0.0, 6.0))
     if noise > 0.5:
         out = np.clip(out.astype(np.float32) + rng.normal(0.0, noise, out.shape), 0, 255).astype(np.uint8)

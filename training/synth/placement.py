@@ -85,8 +85,8 @@ def hand_patch(image: ImageBGR, hand: Hand, scale: float) -> RGBA | None:
         return None
     patch = image[y0:y1, x0:x1]
     alpha = np.zeros(patch.shape[:2], dtype=np.uint8)
-    cv2.ellipse(alpha, ((x1 - x0) // 2, (y1 - y0) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 255, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, (x1 - x0) / 12.0))
+    cv2.ellipse(alpha, ((x1 - x0) // 2, (y1 - y0) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, (255,), -1)
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), max(1.0, (x1 - x0) / 12.0)), dtype=np.uint8)
     return np.ascontiguousarray(np.dstack([patch, alpha]))
 
 

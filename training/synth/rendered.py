@@ -27,7 +27,8 @@ def _shade(height: int, width: int, centre: tuple[float, float], radius: tuple[f
     light = np.array([-0.45, -0.55, 0.70], dtype=np.float32)
     light /= np.linalg.norm(light)
     lambert = np.clip(nx * light[0] + ny * light[1] + nz * light[2], 0.0, 1.0)
-    return (0.35 + 0.65 * lambert).astype(np.float32)
+    shade: NDArray[np.float32] = (0.35 + 0.65 * lambert).astype(np.float32)
+    return shade
 
 
 def render_balloon(diameter_px: int, colour_rgb: tuple[int, int, int], rng: np.random.Generator) -> RGBA:
@@ -53,7 +54,7 @@ def render_balloon(diameter_px: int, colour_rgb: tuple[int, int, int], rng: np.r
 
     alpha = np.zeros((height, width), dtype=np.uint8)
     # A balloon narrows towards the knot: draw the body as an ellipse plus a tapering triangle to the neck.
-    cv2.ellipse(alpha, (int(centre[0]), int(centre[1])), (int(radius[0]), int(radius[1])), 0, 0, 360, 255, -1)
+    cv2.ellipse(alpha, (int(centre[0]), int(centre[1])), (int(radius[0]), int(radius[1])), 0, 0, 360, (255,), -1)
     taper = np.array(
         [
             [centre[0] - radius[0] * 0.55, centre[1] + radius[1] * 0.75],
@@ -62,9 +63,9 @@ def render_balloon(diameter_px: int, colour_rgb: tuple[int, int, int], rng: np.r
         ],
         dtype=np.int32,
     )
-    cv2.fillConvexPoly(alpha, taper, 255)
+    cv2.fillConvexPoly(alpha, taper, (255,))
     knot_w = max(2, int(round(width * 0.07)))
-    cv2.ellipse(alpha, (int(centre[0]), body_h + knot_h // 2), (knot_w, max(1, knot_h // 2)), 0, 0, 360, 255, -1)
+    cv2.ellipse(alpha, (int(centre[0]), body_h + knot_h // 2), (knot_w, max(1, knot_h // 2)), 0, 0, 360, (255,), -1)
 
     shade = _shade(height, width, centre, radius)
     colour = np.asarray(colour_rgb, dtype=np.float32)
@@ -83,7 +84,7 @@ def render_balloon(diameter_px: int, colour_rgb: tuple[int, int, int], rng: np.r
     knot_rows = slice(body_h - 1, height)
     rgb[knot_rows] *= 0.7
 
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(0.6, width / 120.0))
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), max(0.6, width / 120.0)), dtype=np.uint8)
     out = np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
     return out
 
@@ -105,7 +106,7 @@ def render_ball(diameter_px: int, colour_rgb: tuple[int, int, int], rng: np.rand
     centre = ((size - 1) / 2.0, (size - 1) / 2.0)
     radius = (size / 2.0 - 0.5, size / 2.0 - 0.5)
     alpha = np.zeros((size, size), dtype=np.uint8)
-    cv2.circle(alpha, (int(centre[0]), int(centre[1])), int(radius[0]), 255, -1)
+    cv2.circle(alpha, (int(centre[0]), int(centre[1])), int(radius[0]), (255,), -1)
     base = np.empty((size, size, 3), dtype=np.float32)
     base[:] = np.asarray(colour_rgb, dtype=np.float32)
     if rng.random() < 0.5:
@@ -118,7 +119,7 @@ def render_ball(diameter_px: int, colour_rgb: tuple[int, int, int], rng: np.rand
         stripe = tuple(float(c) for c in rng.integers(0, 256, size=3))
         cv2.ellipse(base, (int(centre[0]), int(centre[1])), (size // 6, size // 2), 0, 0, 360, stripe, -1)
     rgb = base * _shade(size, size, centre, radius)[..., None]
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(0.6, size / 120.0))
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), max(0.6, size / 120.0)), dtype=np.uint8)
     return np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
 
 
@@ -132,12 +133,12 @@ def render_cup(height_px: int, colour_rgb: tuple[int, int, int], rng: np.random.
     poly = np.array(
         [[1, 0], [1 + top_w, 0], [1 + (top_w + bottom_w) // 2, height - 1], [1 + (top_w - bottom_w) // 2, height - 1]]
     )
-    cv2.fillConvexPoly(alpha, poly.astype(np.int32), 255)
+    cv2.fillConvexPoly(alpha, poly.astype(np.int32), (255,))
     xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)
     shade = 0.55 + 0.45 * np.sqrt(np.clip(1.0 - xs**2, 0.0, 1.0))
     rgb = np.asarray(colour_rgb, dtype=np.float32)[None, None, :] * shade[None, :, None] * np.ones((height, 1, 1))
     rgb[: max(2, height // 12)] *= 0.6  # the rim shows the dark inside
-    alpha = cv2.GaussianBlur(alpha, (0, 0), 0.8)
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), 0.8), dtype=np.uint8)
     return np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
 
 
@@ -148,7 +149,7 @@ def render_bottle(height_px: int, colour_rgb: tuple[int, int, int], rng: np.rand
     neck_w = max(2, width // 3)
     neck_h = int(height * 0.3)
     alpha = np.zeros((height, width), dtype=np.uint8)
-    cv2.rectangle(alpha, ((width - neck_w) // 2, 0), ((width + neck_w) // 2, neck_h), 255, -1)
+    cv2.rectangle(alpha, ((width - neck_w) // 2, 0), ((width + neck_w) // 2, neck_h), (255,), -1)
     shoulder = np.array(
         [
             [(width - neck_w) // 2, neck_h],
@@ -157,8 +158,8 @@ def render_bottle(height_px: int, colour_rgb: tuple[int, int, int], rng: np.rand
             [0, neck_h + width // 2],
         ]
     )
-    cv2.fillConvexPoly(alpha, shoulder.astype(np.int32), 255)
-    cv2.rectangle(alpha, (0, neck_h + width // 2), (width - 1, height - 1), 255, -1)
+    cv2.fillConvexPoly(alpha, shoulder.astype(np.int32), (255,))
+    cv2.rectangle(alpha, (0, neck_h + width // 2), (width - 1, height - 1), (255,), -1)
     xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)
     shade = 0.5 + 0.5 * np.sqrt(np.clip(1.0 - xs**2, 0.0, 1.0))
     rgb = np.asarray(colour_rgb, dtype=np.float32)[None, None, :] * shade[None, :, None] * np.ones((height, 1, 1))

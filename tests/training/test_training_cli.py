@@ -1,0 +1,49 @@
+"""The `nitrosignal train` commands: every one has useful --help; check refuses data without provenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from training.cli import app
+
+COMMANDS = [
+    ("check", "provenance"),
+    ("import-boxes", "COCO"),
+    ("synth", "hard negatives"),
+    ("crops", "detector's own pose"),
+    ("fit", "threshold"),
+    ("evaluate", "per category"),
+    ("export", "signature"),
+    ("publish", "registry"),
+    ("default-model", "shipped model"),
+    ("signing-key", "private key"),
+]
+
+
+@pytest.mark.parametrize(("command", "phrase"), COMMANDS)
+def test_every_command_has_help(command: str, phrase: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert phrase.lower() in " ".join(result.output.split()).lower()
+
+
+def test_check_refuses_a_folder_without_dataset_yaml(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "labels.csv").write_text("path,label\na.jpg,negative\n")
+    result = CliRunner().invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "REFUSED" in result.output and "provenance" in result.output
+
+
+def test_check_reports_balance_of_a_synth_dataset(synth_dataset: Path) -> None:
+    result = CliRunner().invoke(app, ["check", str(synth_dataset)])
+    assert result.exit_code == 0, result.output
+    assert "provenance OK" in result.output and "positive" in result.output and "sources:" in result.output
+
+
+def test_import_boxes_needs_an_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["import-boxes", str(tmp_path / "boxes.csv")])
+    assert result.exit_code != 0

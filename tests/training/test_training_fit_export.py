@@ -1,0 +1,86 @@
+"""Tiny-subset training, resume, non-finite loss, TorchScript export the detector loads, signed card."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from detector.model import load_model
+from nitrosignal.modelcard import read_card
+from training.crops import crops_for
+from training.export import (
+    CardInputs,
+    SignatureError,
+    export_model,
+    generate_signing_key,
+    load_public_key,
+    verify_card,
+)
+from training.train import TrainConfig, load_checkpoint, main
+
+TINY = TrainConfig(epochs=2, batch_size=32, patience=5)
+
+
+def test_tiny_training_run_export_and_detector_load(synth_dataset: Path, work_cache: Path, tmp_path: Path) -> None:
+    started = time.monotonic()
+    crops = crops_for(synth_dataset, TINY.spec, work_cache)
+    result = main(crops, TINY, tmp_path / "run")
+    assert time.monotonic() - started < 60, "the CI training test must stay under a minute"
+    assert len(result.history) == 2 and 0.0 < result.threshold < 1.0
+    state = load_checkpoint(result.checkpoint)
+    assert TrainConfig.model_validate_json(state["config"]) == TINY  # config stored as JSON, not pickled
+
+    generate_signing_key(tmp_path / "keys" / "signing.key", tmp_path / "signing.pub")
+    exported = export_model(
+        result.checkpoint,
+        tmp_path / "models" / "balloon-at-mouth.pt",
+        CardInputs(version="0.0.1-test", training_data=(), metrics={"recall": 0.5}, fpr_by_category={"x": 0.1}),
+        tmp_path / "keys" / "signing.key",
+    )
+    loaded = load_model(exported.model)  # the detector's loader checks the sha256 against the card
+    assert loaded.card.threshold == pytest.approx(result.threshold) and not loaded.card.baseline
+    probs = loaded.predict(torch.zeros(3, 3, TINY.spec.size_px, TINY.spec.size_px))
+    assert probs.shape == (3,) and ((probs >= 0) & (probs <= 1)).all()
+    assert "## Known confusers" in exported.card_markdown.read_text()
+
+    card = read_card(exported.model)
+    assert exported.signature is not None
+    public = load_public_key(tmp_path / "signing.pub")
+    verify_card(card, exported.signature.read_bytes(), public)
+    tampered = card.model_copy(update={"threshold": 0.01})
+    with pytest.raises(SignatureError):
+        verify_card(tampered, exported.signature.read_bytes(), public)
+
+
+def test_resume_continues_from_the_last_checkpoint(synth_dataset: Path, work_cache: Path, tmp_path: Path) -> None:
+    crops = crops_for(synth_dataset, TINY.spec, work_cache)
+    one = TINY.model_copy(update={"epochs": 1})
+    main(crops, one, tmp_path / "run")
+    last = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert last["epoch"] == 0
+    with pytest.raises(ValueError, match="another config"):
+        main(crops, TINY, tmp_path / "run2", resume=tmp_path / "run" / "last.pt")
+    # Same config, more epochs is a different config by design; resuming the same config finishes at once.
+    result = main(crops, one, tmp_path / "run", resume=tmp_path / "run" / "last.pt")
+    assert len(result.history) == 1 and json.loads(load_checkpoint(result.checkpoint)["history"])
+
+
+def test_non_finite_loss_stops_training(synth_dataset: Path, work_cache: Path, tmp_path: Path) -> None:
+    crops = crops_for(synth_dataset, TINY.spec, work_cache)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        main(crops, TINY.model_copy(update={"lr": 1e30}), tmp_path / "run")
+
+
+def test_group_readable_signing_key_is_refused(tmp_path: Path) -> None:
+    from training.export import load_private_key
+
+    generate_signing_key(tmp_path / "k", tmp_path / "k.pub")
+    (tmp_path / "k").chmod(0o644)
+    with pytest.raises(PermissionError):
+        load_private_key(tmp_path / "k")
+    with pytest.raises(FileExistsError):
+        generate_signing_key(tmp_path / "k", tmp_path / "k2.pub")
