@@ -229,6 +229,11 @@ def bench(
     cameras: int = typer.Option(1000, help="Simulated cameras, each with its own CURVE key and socket."),
     heartbeat_interval: float = typer.Option(5.0, help="Seconds between heartbeats of each camera."),
     sender_processes: int = typer.Option(1, help="Processes that drive the simulated cameras."),
+    restart_at: float | None = typer.Option(
+        None,
+        help="Kill the platform (SIGKILL) this many seconds into the run and restart it, to check that "
+        "nothing is lost or duplicated.",
+    ),
 ) -> None:
     """Measure sustained ingest (alerts/s, acks included), ingest-to-SSE latency, and lost/duplicated counts."""
     from nitroplatform.bench import BenchConfig, run_bench

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, bindparam, case, insert, select, tuple_, update
+from sqlalchemy import Boolean, bindparam, case, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from nitroplatform.api.errors import NotFoundError
-from nitroplatform.api.schemas import IncidentOut
+from nitroplatform.api.schemas import CloseReason, IncidentOut, IncidentState
+from nitroplatform.db.bulk import BulkWriter
 from nitroplatform.db.models import Incident, UTCDateTime, incident_table
 
 logger = logging.getLogger(__name__)
@@ -171,7 +172,9 @@ _UPDATE = (
 )
 
 
-def apply_alerts(session: Session, *, alerts: Sequence[AlertFacts], now: datetime) -> GroupingResult:
+def apply_alerts(
+    session: Session, *, alerts: Sequence[AlertFacts], now: datetime, writer: BulkWriter | None = None
+) -> GroupingResult:
     """Fold a batch of accepted alerts into incidents, inside the caller's transaction.
 
     A ``new`` (or the first alert seen of an event) opens an incident; ``update`` refreshes it; ``end`` closes
@@ -228,9 +231,11 @@ def apply_alerts(session: Session, *, alerts: Sequence[AlertFacts], now: datetim
         current.added += 1
         current.ended = current.ended or facts.phase == "end"
         incident_ids.append(current.id)
-    _write(session, working=working, existing=existing, now=now)
-    announce = [item for item in working.values() if item.relevant or item.ended or item.is_new]
-    changes = load_changes(session, ids=[item.id for item in announce], new_ids={i.id for i in announce if i.is_new})
+    writer = writer or BulkWriter(session.get_bind().dialect.name)
+    created = _write(session, writer=writer, working=working, existing=existing, now=now)
+    updated = [item.id for item in working.values() if not item.is_new and (item.relevant or item.ended)]
+    changes = [IncidentChange(kind="opened", incident=incident) for incident in created]
+    changes.extend(load_changes(session, ids=updated, new_ids=set()))
     return GroupingResult(incident_ids=incident_ids, changed=changes)
 
 
@@ -252,36 +257,87 @@ def _with_zone(facts: AlertFacts, zone: str | None) -> AlertFacts:
     return AlertFacts(**{**facts.__dict__, "zone": zone})
 
 
+INCIDENT_INSERT_COLUMNS = (
+    "id",
+    "camera_id",
+    "device_incident_id",
+    "zone",
+    "state",
+    "last_phase",
+    "opened_at",
+    "updated_at",
+    "ended_at",
+    "closed_at",
+    "close_reason",
+    "expires_at",
+    "confidence",
+    "confidence_max",
+    "people_involved",
+    "model_id",
+    "model_version",
+    "model_sha256",
+    "alert_count",
+)
+
+
 def _write(
-    session: Session, *, working: dict[tuple[str, uuid.UUID], _Working], existing: dict[Any, Any], now: datetime
-) -> None:
-    inserts: list[dict[str, Any]] = []
+    session: Session,
+    *,
+    writer: BulkWriter,
+    working: dict[tuple[str, uuid.UUID], _Working],
+    existing: dict[Any, Any],
+    now: datetime,
+) -> list[IncidentOut]:
+    """Insert new incidents (bulk) and update existing ones (conditional SQL); returns the new ones."""
+    created: list[IncidentOut] = []
+    inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
     for key, item in working.items():
         facts = item.facts
         if item.is_new:
+            incident = IncidentOut(
+                id=item.id,
+                camera_id=facts.camera_id,
+                device_incident_id=facts.device_incident_id,
+                zone=facts.zone,
+                state=IncidentState.CLOSED if item.ended else IncidentState.OPEN,
+                last_phase=facts.phase,
+                opened_at=now,
+                updated_at=now,
+                ended_at=now if item.ended else None,
+                closed_at=now if item.ended else None,
+                close_reason=CloseReason.ENDED if item.ended else None,
+                expires_at=facts.expires_at,
+                confidence=facts.confidence,
+                confidence_max=item.confidence_max,
+                people_involved=facts.people_involved,
+                model_id=facts.model_id,
+                model_version=facts.model_version,
+                alert_count=item.added,
+            )
+            created.append(incident)
             inserts.append(
-                {
-                    "id": item.id,
-                    "camera_id": facts.camera_id,
-                    "device_incident_id": facts.device_incident_id,
-                    "zone": facts.zone,
-                    "state": "closed" if item.ended else "open",
-                    "last_phase": facts.phase,
-                    "opened_at": now,
-                    "updated_at": now,
-                    "ended_at": now if item.ended else None,
-                    "closed_at": now if item.ended else None,
-                    "close_reason": "ended" if item.ended else None,
-                    "expires_at": facts.expires_at,
-                    "confidence": facts.confidence,
-                    "confidence_max": item.confidence_max,
-                    "people_involved": facts.people_involved,
-                    "model_id": facts.model_id,
-                    "model_version": facts.model_version,
-                    "model_sha256": facts.model_sha256,
-                    "alert_count": item.added,
-                }
+                (
+                    writer.uuid(item.id),
+                    facts.camera_id,
+                    writer.uuid(facts.device_incident_id),
+                    facts.zone,
+                    incident.state.value,
+                    facts.phase,
+                    writer.time(now),
+                    writer.time(now),
+                    writer.time(incident.ended_at),
+                    writer.time(incident.closed_at),
+                    incident.close_reason.value if incident.close_reason else None,
+                    writer.time(facts.expires_at),
+                    facts.confidence,
+                    item.confidence_max,
+                    facts.people_involved,
+                    facts.model_id,
+                    facts.model_version,
+                    facts.model_sha256,
+                    item.added,
+                )
             )
         else:
             zone = facts.zone if facts.zone is not None else existing[key].zone
@@ -302,20 +358,20 @@ def _write(
                     "b_ended": item.ended,
                 }
             )
-    if inserts:
-        session.execute(insert(incident_table), inserts)
+    writer.insert(session.connection(), incident_table, INCIDENT_INSERT_COLUMNS, inserts)
     if updates:
         session.connection().execute(_UPDATE, updates)
+    return created
 
 
 def load_changes(session: Session, *, ids: Sequence[uuid.UUID], new_ids: set[uuid.UUID]) -> list[IncidentChange]:
     """Read incidents back (inside the transaction) as changes to announce."""
     if not ids:
         return []
-    rows = session.scalars(select(Incident).where(Incident.id.in_(list(ids)))).all()
+    rows = session.execute(select(incident_table).where(incident_table.c.id.in_(list(ids)))).all()
     changes = []
     for row in rows:
-        incident = IncidentOut.model_validate(row)
+        incident = IncidentOut.model_validate(row, from_attributes=True)
         kind: ChangeKind = "opened" if row.id in new_ids else "closed" if row.state == "closed" else "updated"
         changes.append(IncidentChange(kind=kind, incident=incident))
     return changes

@@ -1,0 +1,452 @@
+"""``nitrosignal platform bench``: sustained ingest, ingest-to-SSE latency, and lost/duplicated counts.
+
+For each database the bench registers N simulated cameras with real CURVE keys, starts the platform as a
+child process (HTTP + ingest, exactly as ``serve`` runs it), and drives the cameras from a few sender
+processes, each running many DEALER sockets in one poll loop. Every camera sends alerts stop-and-wait (the
+next one after the ack, resending the same message after a timeout, like the device outbox) and heartbeats
+on an interval. Each alert opens a new incident, so every alert also becomes an SSE event: the worst case
+for the live stream. A reader follows ``/api/v1/stream`` and measures ``receive time - updated_at`` (the
+platform's ingest time). With ``restart_at`` the platform is killed (SIGKILL) mid-run and restarted, and the
+counts show whether anything was lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import zmq
+from sqlalchemy import func, select, text
+
+from nitroplatform.cameras import CameraProfile, register_camera
+from nitroplatform.db.engine import is_postgres, make_engine
+from nitroplatform.db.migrate import upgrade
+from nitroplatform.db.models import Alert
+from nitroplatform.db.session import make_sessionmaker
+from nitroplatform.launcher import free_tcp_port, start_subprocess, wait_ready
+from nitroplatform.settings import Settings
+from nitrosignal.keys import generate_keypair, load_secret
+
+RESEND_AFTER_S = 3.0
+DRAIN_S = 10.0
+PG_ENV = "NITROSIGNAL_TEST_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to run: duration, cameras, heartbeat interval, sender processes, optional mid-run restart."""
+
+    seconds: float = 10.0
+    cameras: int = 1000
+    heartbeat_interval_s: float = 5.0
+    sender_processes: int = 1
+    restart_at_s: float | None = None
+
+
+@dataclass
+class SenderStats:
+    """What one sender process saw."""
+
+    alerts_sent: int = 0
+    alerts_resent: int = 0
+    acks_stored: int = 0
+    acks_duplicate: int = 0
+    acks_refused: dict[str, int] = field(default_factory=dict)
+    heartbeats_sent: int = 0
+    heartbeat_acks: int = 0
+    unacked_at_end: int = 0
+    acked_in_window: int = 0
+    rtt_ms: list[float] = field(default_factory=list)
+
+
+def _alert_template(camera_id: str) -> str:
+    # Built by hand: pydantic per message would make the simulator, not the platform, the bottleneck.
+    return (
+        '{"schema":"nitrosignal.alert/1","message_id":"%s","camera_id":"' + camera_id + '","seq":%d,'
+        '"sent_at":"%s","incident_id":"%s","phase":"new","occurred_at":"%s","zone":"plein","confidence":0.87,'
+        '"people_involved":"2-4","model":{"id":"balloon-at-mouth","version":"bench","sha256":"' + "e" * 64 + '"},'
+        '"expires_at":"%s"}'
+    )
+
+
+def _heartbeat(camera_id: str, seq: int) -> bytes:
+    return json.dumps(
+        {
+            "schema": "nitrosignal.heartbeat/1",
+            "message_id": str(uuid.uuid4()),
+            "camera_id": camera_id,
+            "seq": seq,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "state": "active",
+            "fps_in": 10.0,
+            "fps_processed": 10.0,
+            "dropped_frames": 0,
+            "outbox_depth": 0,
+            "model_version": "bench",
+            "uptime_s": 1,
+            "config_hash": "f" * 64,
+        }
+    ).encode()
+
+
+@dataclass
+class _Camera:
+    camera_id: str
+    socket: zmq.Socket[bytes]
+    template: str
+    seq: int = 0
+    pending: bytes | None = None
+    pending_seq: int = 0
+    pending_since: float = 0.0
+    first_sent: float = 0.0
+    next_heartbeat: float = 0.0
+
+
+def _new_alert(camera: _Camera, now: float) -> None:
+    camera.seq += 1
+    stamp = datetime.now(UTC)
+    second = stamp.replace(microsecond=0).isoformat()
+    camera.pending = (
+        camera.template
+        % (
+            uuid.uuid4(),
+            camera.seq,
+            stamp.isoformat(),
+            uuid.uuid4(),
+            second,
+            (stamp + timedelta(minutes=10)).isoformat(),
+        )
+    ).encode()
+    camera.pending_seq = camera.seq
+    camera.pending_since = camera.first_sent = now
+
+
+def _sender(args: dict[str, Any], results: Any) -> None:
+    """One sender process: many cameras, one poll loop."""
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    context.set(zmq.MAX_SOCKETS, 65536)
+    stats = SenderStats()
+    poller = zmq.Poller()
+    cameras: dict[zmq.Socket[bytes], _Camera] = {}
+    for camera_id, public, secret in args["cameras"]:
+        socket = context.socket(zmq.DEALER)
+        socket.linger = 0
+        socket.curve_publickey, socket.curve_secretkey = public.encode(), secret.encode()
+        socket.curve_serverkey = args["server_public"].encode()
+        socket.connect(args["endpoint"])
+        poller.register(socket, zmq.POLLIN)
+        cameras[socket] = _Camera(camera_id, socket, _alert_template(camera_id))
+    start, stop_at = args["start_at"], args["start_at"] + args["seconds"]
+    interval = args["heartbeat_interval_s"]
+    while time.time() < start:
+        time.sleep(0.005)
+    now = time.monotonic()
+    for index, camera in enumerate(cameras.values()):
+        camera.next_heartbeat = now + interval * index / max(1, len(cameras))
+        _new_alert(camera, now)
+        camera.socket.send(camera.pending or b"")
+        stats.alerts_sent += 1
+    sending = True
+    drain_until = None
+    while True:
+        wall = time.time()
+        if sending and wall >= stop_at:
+            sending = False
+            drain_until = time.monotonic() + DRAIN_S
+        if not sending and (
+            drain_until is None or time.monotonic() > drain_until or all(c.pending is None for c in cameras.values())
+        ):
+            break
+        for socket, _ in poller.poll(50):
+            camera = cameras[socket]
+            while True:
+                try:
+                    reply = json.loads(socket.recv(zmq.NOBLOCK))
+                except zmq.Again:
+                    break
+                _on_reply(camera, reply, stats, sending, time.monotonic())
+        now = time.monotonic()
+        for camera in cameras.values():
+            if camera.pending is not None and now - camera.pending_since > RESEND_AFTER_S:
+                camera.socket.send(camera.pending)  # same message: the platform answers duplicate if stored
+                camera.pending_since = now
+                stats.alerts_resent += 1
+            if sending and now >= camera.next_heartbeat:
+                camera.seq += 1
+                camera.socket.send(_heartbeat(camera.camera_id, camera.seq))
+                camera.next_heartbeat = now + interval
+                stats.heartbeats_sent += 1
+            if sending and camera.pending is None:
+                _new_alert(camera, now)
+                camera.socket.send(camera.pending or b"")
+                stats.alerts_sent += 1
+    stats.unacked_at_end = sum(1 for c in cameras.values() if c.pending is not None)
+    context.destroy(linger=0)
+    stats.rtt_ms = stats.rtt_ms[:: max(1, len(stats.rtt_ms) // 20000)]
+    results.put(asdict(stats))
+
+
+def _on_reply(camera: _Camera, reply: dict[str, Any], stats: SenderStats, sending: bool, now: float) -> None:
+    if camera.pending is None or reply.get("seq") != camera.pending_seq:
+        stats.heartbeat_acks += 1
+        return
+    result = reply.get("result")
+    if result == "stored":
+        stats.acks_stored += 1
+        stats.acked_in_window += 1 if sending else 0
+    elif result == "duplicate":
+        stats.acks_duplicate += 1
+    else:
+        reason = str(reply.get("reason"))
+        stats.acks_refused[reason] = stats.acks_refused.get(reason, 0) + 1
+    stats.rtt_ms.append((now - camera.first_sent) * 1000)
+    camera.pending = None
+
+
+class _SseReader(threading.Thread):
+    """Follows the SSE stream and records ingest-to-stream latency per incident event."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        super().__init__(daemon=True, name="bench-sse")
+        self.base_url, self.token = base_url, token
+        self.latencies_ms: list[float] = []
+        self.events = 0
+        self.connected = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        last_id: str | None = None
+        while not self.stop.is_set():
+            try:
+                with httpx.stream(
+                    "GET",
+                    f"{self.base_url}/api/v1/stream",
+                    timeout=None,
+                    headers={**headers, **({"Last-Event-ID": last_id} if last_id else {})},
+                ) as resp:
+                    self.connected.set()
+                    for line in resp.iter_lines():
+                        if line.startswith("id: "):
+                            last_id = line[4:]
+                        elif line.startswith('data: {"id"'):
+                            received = time.time()
+                            updated = datetime.fromisoformat(json.loads(line[6:])["updated_at"]).timestamp()
+                            self.latencies_ms.append((received - updated) * 1000)
+                            self.events += 1
+                        if self.stop.is_set():
+                            return
+            except httpx.HTTPError:
+                time.sleep(0.2)  # platform restarting
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if len(values) < 2:
+        return {"p50": None, "p95": None, "p99": None}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "p99": round(cuts[98], 1)}
+
+
+def _prepare_database(url: str, workdir: Path, count: int) -> tuple[list[tuple[str, str, str]], str]:
+    """Migrate, register cameras with fresh CURVE keys, and create a coordinator token for the SSE reader."""
+    from nitroplatform.auth.deps import Role
+    from nitroplatform.auth.tokens import issue_token
+    from nitroplatform.people.service import create_user
+
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    cameras = []
+    with factory() as session:
+        for index in range(count):
+            public, secret = zmq.curve_keypair()
+            camera_id = f"bench-{index:05d}"
+            register_camera(
+                session,
+                camera_id=camera_id,
+                public_key=public.decode(),
+                profile=CameraProfile(site="bench", zones=("plein",)),
+            )
+            cameras.append((camera_id, public.decode(), secret.decode()))
+        user = create_user(session, username="bench", password=None, roles=[Role.coordinator], actor="bench")
+        token = issue_token(session, user_id=user.id, name="bench").raw
+        session.commit()
+    engine.dispose()
+    return cameras, token
+
+
+def _count_stored(url: str) -> tuple[int, int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(func.count()).select_from(Alert.__table__)).scalar_one()
+            distinct = connection.execute(
+                select(func.count()).select_from(select(Alert.camera_id, Alert.seq).distinct().subquery())
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(rows), int(distinct)
+
+
+def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
+    """Run the benchmark against one (empty) database URL and return the figures."""
+    with tempfile.TemporaryDirectory(prefix="nitrosignal-bench-") as tmp:
+        workdir = Path(tmp)
+        cameras, token = _prepare_database(url, workdir, config.cameras)
+        key_files = generate_keypair(workdir / "keys", "platform")
+        server = load_secret(key_files.secret_path)
+        ingest_port = free_tcp_port()
+        settings = Settings(
+            data_dir=workdir,
+            database_url=url,
+            ingest_bind=f"tcp://127.0.0.1:{ingest_port}",
+            server_secret_key_file=key_files.secret_path,
+            http_port=free_tcp_port(),
+            gating_mode="open",
+            flood_rate_per_s=1000.0,
+            flood_burst=2000,
+            log_level="WARNING",
+        )
+        base_url = f"http://127.0.0.1:{settings.http_port}"
+        log_path = str(workdir / "platform.log")
+        process = start_subprocess(settings, log_path=log_path)
+        try:
+            wait_ready(base_url, timeout_s=60, process=process)
+            reader = _SseReader(base_url, token)
+            reader.start()
+            reader.connected.wait(10)
+            start_at = time.time() + 3.0 + config.cameras / 500  # time for every CURVE handshake
+            results: Any = multiprocessing.get_context("spawn").Queue()
+            senders = []
+            shares = [cameras[i :: config.sender_processes] for i in range(config.sender_processes)]
+            for share in shares:
+                args = {
+                    "cameras": share,
+                    "endpoint": f"tcp://127.0.0.1:{ingest_port}",
+                    "server_public": server.public.decode(),
+                    "start_at": start_at,
+                    "seconds": config.seconds,
+                    "heartbeat_interval_s": config.heartbeat_interval_s,
+                }
+                sender = multiprocessing.get_context("spawn").Process(target=_sender, args=(args, results))
+                sender.start()
+                senders.append(sender)
+            if config.restart_at_s is not None:
+                time.sleep(max(0.0, start_at + config.restart_at_s - time.time()))
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+                process = start_subprocess(settings, log_path=log_path)
+                wait_ready(base_url, timeout_s=60, process=process)
+            collected = [results.get(timeout=config.seconds + DRAIN_S + 120) for _ in senders]
+            for sender in senders:
+                sender.join(timeout=10)
+            time.sleep(0.5)
+            reader.stop.set()
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+        rows, distinct = _count_stored(url)
+    return _summarise(url, config, collected, reader, rows, distinct)
+
+
+def _summarise(
+    url: str, config: BenchConfig, collected: list[dict[str, Any]], reader: _SseReader, rows: int, distinct: int
+) -> dict[str, Any]:
+    total: dict[str, Any] = {
+        key: sum(item[key] for item in collected)
+        for key in (
+            "alerts_sent",
+            "alerts_resent",
+            "acks_stored",
+            "acks_duplicate",
+            "heartbeats_sent",
+            "heartbeat_acks",
+            "unacked_at_end",
+            "acked_in_window",
+        )
+    }
+    refused: dict[str, int] = {}
+    for item in collected:
+        for reason, count in item["acks_refused"].items():
+            refused[reason] = refused.get(reason, 0) + count
+    rtts = [value for item in collected for value in item["rtt_ms"]]
+    acked = total["acks_stored"] + total["acks_duplicate"]
+    return {
+        "database": "postgresql" if is_postgres(url) else "sqlite",
+        "cameras": config.cameras,
+        "seconds": config.seconds,
+        "sender_processes": config.sender_processes,
+        "restart_at_s": config.restart_at_s,
+        "alerts_per_s_acked": round(total["acked_in_window"] / config.seconds, 1),
+        "heartbeats_per_s": round(total["heartbeats_sent"] / config.seconds, 1),
+        "ack_rtt_ms": _percentiles(rtts),
+        "ingest_to_sse_ms": _percentiles(reader.latencies_ms),
+        "sse_events": reader.events,
+        "sent": total["alerts_sent"],
+        "resent": total["alerts_resent"],
+        "acked_stored": total["acks_stored"],
+        "acked_duplicate": total["acks_duplicate"],
+        "refused": refused,
+        "unacked_at_end": total["unacked_at_end"],
+        "stored_rows": rows,
+        # Every alert that got an ack (stored or duplicate) must be in the database exactly once.
+        "lost": max(0, acked - rows),
+        "duplicated": rows - distinct,
+        "note": "CPU shared with other work on this machine; figures are indicative",
+    }
+
+
+def _throwaway_pg_schema(base: str) -> tuple[str, str]:
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    engine = make_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def _drop_pg_schema(base: str, schema: str) -> None:
+    engine = make_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def run_bench(database_urls: list[str], config: BenchConfig) -> dict[str, Any]:
+    """Bench each URL (default: a fresh SQLite file, plus PostgreSQL from NITROSIGNAL_TEST_DATABASE_URL).
+
+    PostgreSQL URLs get a throw-away schema, dropped afterwards; SQLite gets a fresh file.
+    """
+    targets = list(database_urls)
+    if not targets:
+        targets.append("sqlite")
+        if os.environ.get(PG_ENV):
+            targets.append(os.environ[PG_ENV])
+    results = []
+    for target in targets:
+        if target == "sqlite" or target.startswith("sqlite"):
+            with tempfile.TemporaryDirectory(prefix="nitrosignal-bench-db-") as tmp:
+                url = target if target.startswith("sqlite:///") else f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+                results.append(bench_one(url, config))
+        else:
+            url, schema = _throwaway_pg_schema(target)
+            try:
+                results.append(bench_one(url, config))
+            finally:
+                _drop_pg_schema(target, schema)
+    return {"targets": {"alerts_per_s": 5000, "ingest_to_sse_p99_ms": 250}, "results": results}
