@@ -214,8 +214,9 @@ def field_precision_fact(session: Session, deployment_id: str, settings: IamaSet
     compute = getattr(precision, "field_precision", None)
     if not callable(compute):
         return Fact(key="field_precision", title=title, source="not available", value=None, drift_relevant=False)
-    result = compute(session)
-    value = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    camera_ids = {cam.id for cam in _cameras(session, deployment_id)}
+    rows = compute(session, camera_ids=camera_ids)
+    value = [row.model_dump(mode="json") if isinstance(row, BaseModel) else row for row in rows]
     return Fact(key="field_precision", title=title, source="nitroplatform.precision", value=value, drift_relevant=False)
 
 

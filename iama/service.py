@@ -6,30 +6,49 @@ flush but never commit: the caller owns the transaction (the CLI commits per com
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from iama.config import IamaSettings
-from iama.facts import canonical_sha256, collect_facts
-from iama.loader import load_questionnaire, normalise_answer
+from iama.loader import normalise_answer
+from iama.records import (
+    DeploymentIn,
+    NotFoundError,
+    ReviewMark,
+    _audit,
+    _now,
+    _save_version,
+    _transition,
+    answers_of,
+    create_deployment,
+    create_record,
+    current_marks,
+    get_deployment,
+    get_record,
+    latest_snapshot,
+    list_deployments,
+    list_records,
+    questionnaire_of,
+    residual_risks,
+)
 from iama.schema import Questionnaire
+from iama.signoff import (
+    advise,
+    approve,
+    archive,
+    decide_risk,
+    refuse,
+    reopen,
+)
 from iama.storage.models import (
     Answer,
     AnswerHistory,
-    ApprovedSnapshot,
     Comment,
-    Decision,
     Deployment,
-    DpoAdvice,
     IamaRecord,
-    RecordVersion,
     ResidualRisk,
     ReviewItem,
-    Transition,
 )
 from iama.workflow import (
     EDITABLE,
@@ -42,138 +61,36 @@ from iama.workflow import (
     residual_risk_question,
     target_status,
 )
-from nitroplatform.audit import record as audit_record
 
-
-class NotFoundError(LookupError):
-    """A deployment, record or comment that does not exist."""
-
-
-class DeploymentIn(BaseModel):
-    """What a privacy officer registers about a deployment."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    purpose: str = ""
-    legal_basis: str = ""
-    period_start: str = Field(default="", description="YYYY-MM-DD")
-    period_end: str = Field(default="", description="YYYY-MM-DD")
-    operator: str = ""
-
-
-class ReviewMark(BaseModel):
-    """One reviewer verdict."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question_id: str
-    mark: Mark
-    note: str = ""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def create_deployment(*, session: Session, deployment: DeploymentIn) -> Deployment:
-    """Register a deployment; refuses a duplicate id."""
-    if session.get(Deployment, deployment.id) is not None:
-        raise WorkflowError(f"deployment {deployment.id!r} already exists")
-    row = Deployment(**deployment.model_dump())
-    session.add(row)
-    session.flush()
-    return row
-
-
-def get_deployment(*, session: Session, deployment_id: str) -> Deployment:
-    """The deployment ``deployment_id``."""
-    row = session.get(Deployment, deployment_id)
-    if row is None:
-        raise NotFoundError(f"no deployment {deployment_id!r}")
-    return row
-
-
-def list_deployments(*, session: Session) -> list[Deployment]:
-    """All deployments by id."""
-    return list(session.scalars(select(Deployment).order_by(Deployment.id)))
-
-
-def list_records(*, session: Session, deployment_id: str | None = None) -> list[IamaRecord]:
-    """Records, newest first, optionally of one deployment."""
-    query = select(IamaRecord).order_by(IamaRecord.id.desc())
-    if deployment_id is not None:
-        query = query.where(IamaRecord.deployment_id == deployment_id)
-    return list(session.scalars(query))
-
-
-def get_record(*, session: Session, record_id: int) -> IamaRecord:
-    """The record ``record_id``."""
-    row = session.get(IamaRecord, record_id)
-    if row is None:
-        raise NotFoundError(f"no IAMA record {record_id}")
-    return row
-
-
-def questionnaire_of(record: IamaRecord) -> Questionnaire:
-    """The questionnaire version a record was created with."""
-    questionnaire = load_questionnaire(record.questionnaire_id)
-    if questionnaire.version != record.questionnaire_version:
-        raise WorkflowError(
-            f"record {record.id} uses {record.questionnaire_id} {record.questionnaire_version}, "
-            f"but the shipped version is {questionnaire.version}"
-        )
-    return questionnaire
-
-
-def _audit(
-    session: Session, *, actor: str, action: str, record_id: int, detail: dict[str, str | int] | None = None
-) -> None:
-    # The platform's hash-chained audit log: who did what to which record (never answer text).
-    audit_record(
-        session, actor=actor, action=f"iama.{action}", target_type="iama_record", target_id=record_id, detail=detail
-    )
-
-
-def _transition(session: Session, record: IamaRecord, *, action: str, actor: str, note: str = "") -> None:
-    target = target_status(action, record.status)
-    _audit(session, actor=actor, action=action, record_id=record.id, detail={"from": record.status, "to": target})
-    session.add(Transition(record_id=record.id, from_status=record.status, to_status=target, actor=actor, note=note))
-    record.status = target
-    record.updated_at = _now()
-
-
-def create_record(
-    *, session: Session, deployment_id: str, questionnaire_id: str, author: str, language: str = "nl"
-) -> IamaRecord:
-    """Start an empty draft record for a deployment; ``author`` is its first author."""
-    deployment = get_deployment(session=session, deployment_id=deployment_id)
-    questionnaire = load_questionnaire(questionnaire_id)
-    if language not in ("nl", "en"):
-        raise WorkflowError(f"language must be 'nl' or 'en', got {language!r}")
-    record = IamaRecord(
-        deployment_id=deployment.id,
-        questionnaire_id=questionnaire.id,
-        questionnaire_version=questionnaire.version,
-        title=f"{questionnaire.title.get(language)} – {deployment.name}",
-        language=language,
-        status=Status.draft,
-        author=author,
-        version=1,
-        drift=[],
-    )
-    session.add(record)
-    session.flush()
-    session.add(Transition(record_id=record.id, from_status="", to_status=Status.draft, actor=author, note="created"))
-    _audit(session, actor=author, action="create", record_id=record.id, detail={"questionnaire": questionnaire.id})
-    return record
-
-
-def answers_of(*, session: Session, record_id: int) -> dict[str, Any]:
-    """Current answers of a record, keyed by question id."""
-    rows = session.scalars(select(Answer).where(Answer.record_id == record_id))
-    return {row.question_id: row.value for row in rows}
+__all__ = [
+    "Deployment",
+    "DeploymentIn",
+    "NotFoundError",
+    "ReviewMark",
+    "add_comment",
+    "advise",
+    "answers_of",
+    "approve",
+    "archive",
+    "create_deployment",
+    "create_record",
+    "current_marks",
+    "decide_risk",
+    "finish_review",
+    "get_deployment",
+    "get_record",
+    "latest_snapshot",
+    "list_deployments",
+    "list_records",
+    "questionnaire_of",
+    "refuse",
+    "reopen",
+    "residual_risks",
+    "resolve_comment",
+    "review",
+    "set_answers",
+    "submit",
+]
 
 
 def set_answers(*, session: Session, record_id: int, answers: dict[str, Any], actor: str) -> list[str]:
@@ -242,36 +159,6 @@ def resolve_comment(*, session: Session, comment_id: int, actor: str) -> Comment
     return row
 
 
-def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"question_id": key, "old": old.get(key), "new": new.get(key)}
-        for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
-    ]
-
-
-def _save_version(session: Session, record: IamaRecord, *, actor: str, reason: str) -> RecordVersion:
-    answers = answers_of(session=session, record_id=record.id)
-    previous = session.scalars(
-        select(RecordVersion).where(RecordVersion.record_id == record.id).order_by(RecordVersion.version.desc())
-    ).first()
-    if previous is not None and previous.version == record.version:
-        # Re-submitting the same version after a return: refresh it in place.
-        previous.diff = _diff(previous.answers, answers) if previous.diff == [] else previous.diff
-        previous.answers, previous.reason, previous.created_by = answers, reason, actor
-        return previous
-    row = RecordVersion(
-        record_id=record.id,
-        version=record.version,
-        reason=reason,
-        created_by=actor,
-        answers=answers,
-        diff=_diff(previous.answers if previous else {}, answers),
-    )
-    session.add(row)
-    return row
-
-
 def submit(*, session: Session, record_id: int, actor: str) -> IamaRecord:
     """Send a complete draft to review. Refused while required questions are open or an answer blocks."""
     record = get_record(session=session, record_id=record_id)
@@ -315,16 +202,6 @@ def review(*, session: Session, record_id: int, actor: str, marks: list[ReviewMa
     record.reviewer = actor
     session.flush()
     return record
-
-
-def current_marks(*, session: Session, record: IamaRecord) -> dict[str, ReviewItem]:
-    """The latest mark per question in the record's current version."""
-    rows = session.scalars(
-        select(ReviewItem)
-        .where(ReviewItem.record_id == record.id, ReviewItem.record_version == record.version)
-        .order_by(ReviewItem.id)
-    )
-    return {row.question_id: row for row in rows}
 
 
 def finish_review(*, session: Session, record_id: int, actor: str) -> IamaRecord:
@@ -371,163 +248,3 @@ def _sync_residual_risks(
                 detail=item.get("detail", ""),
             )
         )
-
-
-def residual_risks(*, session: Session, record: IamaRecord) -> list[ResidualRisk]:
-    """Residual risks of the record's current version, in order."""
-    return list(
-        session.scalars(
-            select(ResidualRisk)
-            .where(ResidualRisk.record_id == record.id, ResidualRisk.record_version == record.version)
-            .order_by(ResidualRisk.position)
-        )
-    )
-
-
-def advise(*, session: Session, record_id: int, actor: str, opinion: str, advice: str) -> DpoAdvice:
-    """Record the DPO's advice (positive, conditional or negative). The DPO may not be the author."""
-    record = get_record(session=session, record_id=record_id)
-    if record.status != Status.dpo_advice:
-        raise WorkflowError(f"record {record_id} is {record.status}; DPO advice needs dpo_advice")
-    if opinion not in ("positive", "conditional", "negative"):
-        raise WorkflowError(f"opinion must be positive, conditional or negative, got {opinion!r}")
-    if not advice.strip():
-        raise WorkflowError("DPO advice needs text")
-    require_distinct(actor=actor, role="DPO", others={"author": record.author})
-    row = DpoAdvice(record_id=record_id, record_version=record.version, dpo=actor, opinion=opinion, advice=advice)
-    session.add(row)
-    record.dpo = actor
-    _audit(session, actor=actor, action="dpo_advice", record_id=record_id, detail={"opinion": opinion})
-    session.flush()
-    return row
-
-
-def _require_approver(record: IamaRecord, actor: str) -> None:
-    require_distinct(
-        actor=actor, role="approver", others={"author": record.author, "reviewer": record.reviewer, "DPO": record.dpo}
-    )
-
-
-def decide_risk(
-    *, session: Session, record_id: int, actor: str, position: int, accept: bool, reason: str = ""
-) -> ResidualRisk:
-    """The accountable official accepts or rejects one residual risk explicitly."""
-    record = get_record(session=session, record_id=record_id)
-    if record.status != Status.dpo_advice:
-        raise WorkflowError(f"record {record_id} is {record.status}; risks are decided in dpo_advice")
-    _require_approver(record, actor)
-    risk = next((r for r in residual_risks(session=session, record=record) if r.position == position), None)
-    if risk is None:
-        raise NotFoundError(f"record {record_id} has no residual risk {position}")
-    risk.decision = "accepted" if accept else "rejected"
-    risk.decided_by, risk.decided_at, risk.reason = actor, _now(), reason
-    _audit(
-        session,
-        actor=actor,
-        action="risk",
-        record_id=record_id,
-        detail={"position": position, "decision": risk.decision},
-    )
-    session.flush()
-    return risk
-
-
-def _current_advice(session: Session, record: IamaRecord) -> DpoAdvice | None:
-    return session.scalars(
-        select(DpoAdvice)
-        .where(DpoAdvice.record_id == record.id, DpoAdvice.record_version == record.version)
-        .order_by(DpoAdvice.id.desc())
-    ).first()
-
-
-def approve(
-    *, session: Session, record_id: int, actor: str, reasons: str, settings: IamaSettings, now: datetime | None = None
-) -> ApprovedSnapshot:
-    """Approve: needs DPO advice, every residual risk accepted, and a third person; freezes a hashed snapshot."""
-    from iama.document import build_document  # the document module imports this one
-
-    record = get_record(session=session, record_id=record_id)
-    target_status("approve", record.status)
-    _require_approver(record, actor)
-    if _current_advice(session, record) is None:
-        raise WorkflowError("approval needs the DPO's advice on this version first")
-    risks = residual_risks(session=session, record=record)
-    pending = [r.position for r in risks if r.decision == "pending"]
-    rejected = [r.position for r in risks if r.decision == "rejected"]
-    if pending:
-        raise WorkflowError(f"residual risks {pending} are not yet accepted or rejected")
-    if rejected:
-        raise WorkflowError(f"residual risks {rejected} were rejected: refuse the record or reopen and mitigate")
-    moment = now or _now()
-    session.add(
-        Decision(
-            record_id=record_id,
-            record_version=record.version,
-            decision="approved",
-            decided_by=actor,
-            reasons=reasons,
-            created_at=moment,
-        )
-    )
-    record.approver, record.approved_at = actor, moment
-    record.expires_at = moment + timedelta(days=settings.validity_days)
-    record.reassessment_needed, record.drift = False, []
-    _transition(session, record, action="approve", actor=actor, note=reasons)
-    _save_version(session, record, actor=actor, reason="approved")
-    session.flush()
-    facts = collect_facts(session, deployment_id=record.deployment_id, settings=settings)
-    content = build_document(session=session, record_id=record_id).model_dump(mode="json", exclude={"snapshots"})
-    snapshot = ApprovedSnapshot(
-        record_id=record_id,
-        record_version=record.version,
-        content=content,
-        sha256=canonical_sha256(content),
-        facts=facts.model_dump(mode="json"),
-        facts_sha256=facts.sha256,
-        created_at=moment,
-    )
-    session.add(snapshot)
-    session.flush()
-    return snapshot
-
-
-def refuse(*, session: Session, record_id: int, actor: str, reasons: str) -> IamaRecord:
-    """Refuse with reasons (required); the author can reopen and revise."""
-    record = get_record(session=session, record_id=record_id)
-    target_status("refuse", record.status)
-    _require_approver(record, actor)
-    if not reasons.strip():
-        raise WorkflowError("a refusal needs reasons")
-    session.add(
-        Decision(
-            record_id=record_id, record_version=record.version, decision="refused", decided_by=actor, reasons=reasons
-        )
-    )
-    _transition(session, record, action="refuse", actor=actor, note=reasons)
-    session.flush()
-    return record
-
-
-def reopen(*, session: Session, record_id: int, actor: str, reason: str) -> IamaRecord:
-    """Start a new version as a draft (after refusal, expiry or drift); earlier snapshots stay frozen."""
-    record = get_record(session=session, record_id=record_id)
-    _transition(session, record, action="reopen", actor=actor, note=reason)
-    record.version += 1
-    record.reviewer = record.dpo = record.approver = None
-    session.flush()
-    return record
-
-
-def archive(*, session: Session, record_id: int, actor: str, reason: str) -> IamaRecord:
-    """Archive a record; an archived record never opens a gate."""
-    record = get_record(session=session, record_id=record_id)
-    _transition(session, record, action="archive", actor=actor, note=reason)
-    session.flush()
-    return record
-
-
-def latest_snapshot(*, session: Session, record_id: int) -> ApprovedSnapshot | None:
-    """The most recent approved snapshot of a record."""
-    return session.scalars(
-        select(ApprovedSnapshot).where(ApprovedSnapshot.record_id == record_id).order_by(ApprovedSnapshot.id.desc())
-    ).first()

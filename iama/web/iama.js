@@ -34,6 +34,11 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+function put(...items) {
+  const nodes = items.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== "");
+  main.replaceChildren(...nodes.map((c) => (c.nodeType ? c : document.createTextNode(String(c)))));
+}
+
 function toast(message, error = false) {
   const t = document.getElementById("toast");
   t.textContent = message;
@@ -57,7 +62,7 @@ async function deploymentsView() {
     ["id", "name", "purpose", "legal_basis", "period_start", "period_end", "operator"].map((name) =>
       h("label", {}, name, h(name === "purpose" || name === "legal_basis" ? "textarea" : "input", { name, id: `dep-${name}`, required: name === "id" || name === "name" }))),
     h("button", { class: "button button-primary", type: "submit" }, "Registreren"));
-  main.replaceChildren(
+  put(
     h("h1", {}, "IAMA per inzet"),
     h("p", { class: "lead" }, "Een camera wordt pas actief als de inzet een goedgekeurde, actuele IAMA heeft."),
     h("div", { class: "iama-actions" }, h("button", { class: "button", id: "load-example", onclick: () =>
@@ -183,8 +188,8 @@ function questionRow(q, ctx) {
       rec.document.record.status === "in_review" ? h("select", { "data-mark": q.id, onchange: (ev) => act(() => api(`/api/v1/iama/records/${id}/review`, { method: "POST", body: { marks: [{ question_id: q.id, mark: ev.target.value }] } }), "Gemarkeerd") },
         h("option", { value: "" }, "— markeren —"), ["acceptable", "improvable", "to_fix"].map((m) => h("option", { value: m }, m))) : "",
       comments.map((c) => h("div", { class: "comment" + (c.resolved_by ? " resolved" : "") }, h("strong", {}, c.author), `: ${c.body} `,
-        c.resolved_by ? `(opgelost door ${c.resolved_by})` : h("button", { class: "tool", onclick: () => act(() => api(`/api/v1/iama/comments/${c.id}/resolve`, { method: "POST" }), "Opgelost") }, "Oplossen"))),
-      h("div", {}, commentBox, h("button", { class: "tool", onclick: () => act(() => api(`/api/v1/iama/records/${id}/comments`, { method: "POST", body: { question_id: q.id, body: commentBox.value } }), "Opmerking geplaatst") }, "Plaatsen"))),
+        c.resolved_by ? `(opgelost door ${c.resolved_by})` : h("button", { class: "button", onclick: () => act(() => api(`/api/v1/iama/comments/${c.id}/resolve`, { method: "POST" }), "Opgelost") }, "Oplossen"))),
+      h("div", {}, commentBox, h("button", { class: "button", onclick: () => act(() => api(`/api/v1/iama/records/${id}/comments`, { method: "POST", body: { question_id: q.id, body: commentBox.value } }), "Opmerking geplaatst") }, "Plaatsen"))),
     h("aside", {}, factBoxes(q.facts || [], rec.facts, lang)));
   return row;
 }
@@ -197,7 +202,7 @@ async function recordView(id) {
   const answers = Object.fromEntries(doc.answers.map((a) => [a.question_id, a.value]));
   const ctx = { answers, rec, editable: doc.record.status === "draft", lang, id };
   const gates = Object.entries(rec.gates).map(([cam, g]) => h("li", {}, `${cam}: `, h("strong", {}, g.gated ? "gated" : "actief"), ` (${g.reason})`));
-  main.replaceChildren(
+  put(
     h("div", { class: "sticky" },
       h("p", { class: "back" }, h("a", { href: "#/" }, "← Inzetten")),
       h("h1", {}, doc.record.title),
@@ -230,7 +235,7 @@ async function route() {
     }
     if (match) await recordView(Number(match[1])); else await deploymentsView();
   } catch (e) {
-    main.replaceChildren(h("p", { class: "error-text" }, e.message), h("p", {}, h("a", { href: "/app/" }, "Inloggen via de app")));
+    put(h("p", { class: "error-text" }, e.message), h("p", {}, h("a", { href: "/app/" }, "Inloggen via de app")));
   }
 }
 
