@@ -9,7 +9,7 @@ from typing import Literal
 
 import pytest
 from conftest import PASSWORD, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from nitroplatform.auth.deps import Role
 
@@ -167,7 +167,10 @@ def test_contrast_labels_and_targets_on_main_screens(
 def test_dark_mode_toggle_overrides_the_phone_setting(platform: LivePlatform, page: Page) -> None:
     officer, _ = _two_teams(platform)
     page.emulate_media(color_scheme="light")
+    platform.send_alert("boulevard-midden", confidence=0.83, people_involved="5+")
+    platform.send_alert("boulevard-noord", confidence=0.71, people_involved="1")
     login(page, officer)
+    expect(page.locator(".incident-item")).to_have_count(2)
     background = "getComputedStyle(document.body).backgroundColor"
     assert page.evaluate(background) == "rgb(255, 255, 255)"
     toggle = page.locator("#theme-toggle")
@@ -229,3 +232,45 @@ def test_offline_banner_and_reconnect_without_duplicates(platform: LivePlatform,
     page.evaluate("window.nitrosignal.live.lastEventId = ''; window.nitrosignal.live.reconnectNow()")
     page.wait_for_timeout(800)
     expect(page.locator(".incident-item")).to_have_count(2)
+
+
+def test_webapp_routes_serve_the_shell_safely(platform: LivePlatform) -> None:
+    """Deep links get the shell with a strict CSP; no tile server by default; no path traversal."""
+    import httpx
+
+    with httpx.Client(base_url=platform.base_url, timeout=10) as client:
+        shell = client.get("/app/incidents/4a1c7a52-0000-4000-8000-000000000000")
+        assert shell.status_code == 200 and '<main id="main"' in shell.text
+        csp = shell.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "img-src 'self' data:;" in csp
+        assert client.get("/app/config.json").json()["tile_url"] is None
+        worker = client.get("/sw.js")
+        assert worker.headers["service-worker-allowed"] == "/"
+        assert worker.headers["content-type"].startswith("text/javascript")
+        assert client.get("/manifest.webmanifest").json()["start_url"] == "/app/"
+        assert client.get("/static/app.css").status_code == 200
+        for path in ("/static/../../api/routes/webapp.py", "/static/%2e%2e/%2e%2e/settings.py", "/i18n/de.json"):
+            assert client.get(path).status_code == 404, path
+
+
+@pytest.mark.browser
+def test_configured_tile_server_is_used_only_when_set(
+    platform: LivePlatform, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    officer, _ = _two_teams(platform)
+    incident = platform.incident_id_for(platform.send_alert("boulevard-noord"))
+    monkeypatch.setenv("NITROSIGNAL_MAP_TILE_URL", "https://tiles.example.test/{z}/{x}/{y}.png")
+    tiles: list[str] = []
+
+    def serve_tile(route: Route) -> None:
+        tiles.append(route.request.url)
+        route.fulfill(status=204)
+
+    page.route("https://tiles.example.test/**", serve_tile)
+    login(page, officer, f"/app/incidents/{incident}")
+    expect(page.locator("#location .tile img")).to_have_attribute(
+        "src", "https://tiles.example.test/17/67094/43227.png"
+    )
+    expect(page.locator("#geo-link")).to_have_attribute(
+        "href", "geo:52.11331,4.27997?q=52.11331,4.27997(Boulevard%20noord)"
+    )

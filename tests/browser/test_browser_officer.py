@@ -24,6 +24,8 @@ def _officer_on_boulevard(platform: LivePlatform) -> str:
 
 def test_login_then_incident_arrives_live(platform: LivePlatform, page: Page) -> None:
     officer = _officer_on_boulevard(platform)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     login(page, officer)
     expect(page.locator("h1")).to_have_text("Open meldingen")
     expect(page.locator("#no-incidents")).to_be_visible()
@@ -35,7 +37,20 @@ def test_login_then_incident_arrives_live(platform: LivePlatform, page: Page) ->
     expect(item).to_contain_text("trap-pier")
     expect(item).to_contain_text("91%")
     expect(item).to_contain_text("Boulevard noord")
+    # It came over the live stream (SSE), not from a reload or a reconnect.
+    assert page.evaluate("window.nitrosignal.streamState") == "open"
+    assert page.evaluate("window.nitrosignal.live.reconnects") == 0
+    assert page.evaluate("window.nitrosignal.live.lastEventId") != ""
+    # An update of the same event changes the card in place; an end of the event takes it off the list.
+    platform.send_alert("boulevard-noord", incident_id=device_incident, phase="update", confidence=0.95)
+    expect(item).to_contain_text("95%")
+    expect(page.locator(".incident-item")).to_have_count(1)
     screenshot(page, "01-incidents-live")
+    platform.send_alert("boulevard-noord", incident_id=device_incident, phase="end", confidence=0.95)
+    expect(item).to_have_count(0)
+    expect(page.locator("#no-incidents")).to_be_visible()
+    # Nothing was fetched from anywhere but the platform itself: no CDN, fonts or map tiles.
+    assert requested and all(url.startswith(platform.base_url) for url in requested), requested
 
 
 CLICK_COUNTER = """

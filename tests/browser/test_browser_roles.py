@@ -117,6 +117,7 @@ def test_privacy_officer_sees_iama_entry_and_audit_log(platform: LivePlatform, p
     expect(page.locator("#audit-table tbody tr")).to_have_count(1)
     expect(page.locator("#audit-table tbody tr")).to_contain_text("boa.jansen")
     page.get_by_label("Zoeken in het auditlog").fill("")
+    page.evaluate("document.activeElement.blur()")
     screenshot(page, "13-privacy-audit")
 
 

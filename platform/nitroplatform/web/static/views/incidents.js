@@ -2,7 +2,8 @@
 
 import { api, asList } from "../api.js";
 import { formatAge, t } from "../i18n.js";
-import { h, render } from "../ui.js";
+import { pushState, subscribePush } from "../push.js";
+import { h, render, toast } from "../ui.js";
 import { cameraIndex, cameraLabel, confidenceLabel, newestFirst, peopleLabel, stateBadge, zoneLabel } from "./shared.js";
 
 function card(incident, cameras) {
@@ -63,5 +64,31 @@ export async function view(ctx) {
     h("div", { class: "page-head" }, h("h1", {}, t("incidents.title")), count),
     empty,
     list,
+    await pushPrompt(),
   );
+}
+
+/** Officers who have not turned on push yet get one button for it above the list. */
+async function pushPrompt() {
+  let state = "unsupported";
+  try {
+    state = await pushState();
+  } catch {
+    return null;
+  }
+  if (state !== "available") return null;
+  const button = h("button", { type: "button", class: "button button-block", id: "push-prompt" }, t("push.subscribe"));
+  const box = h("section", { class: "card push-prompt" }, h("p", {}, t("push.intro")), button);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await subscribePush();
+      toast(t("push.done"), "ok");
+      box.remove();
+    } catch (error) {
+      toast(t(error.message === "permission-denied" ? "push.state_denied" : "push.failed"), "error");
+      button.disabled = false;
+    }
+  });
+  return box;
 }
