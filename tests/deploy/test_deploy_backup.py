@@ -186,3 +186,16 @@ def test_restore_refuses_to_overwrite_different_platform_keys(
     generate_keypair(other_keys, "platform")
     with pytest.raises(BackupError, match="overwrite"):
         restore_platform(backup_dir=tmp_path / "backup", database_url=fresh_database(), keys_dir=other_keys)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fresh_database", ["postgres"], indirect=True)
+def test_restore_refuses_another_database_backend(
+    fresh_database: DatabaseFactory, platform_keys: Path, tmp_path: Path
+) -> None:
+    source = fresh_database()
+    upgrade(source)
+    backup_platform(database_url=source, keys_dir=platform_keys, destination=tmp_path / "backup", logical_dump=True)
+    sqlite_target = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    with pytest.raises(BackupError, match="restores into postgresql, not sqlite"):
+        restore_platform(backup_dir=tmp_path / "backup", database_url=sqlite_target, keys_dir=tmp_path / "k")

@@ -266,8 +266,9 @@ def _require_empty(database_url: str) -> None:
 def _restore_database(backup_dir: Path, database_url: str, part: DatabasePart) -> None:
     url = make_url(database_url)
     target_backend = "sqlite" if url.get_backend_name() == "sqlite" else "postgresql"
-    if part.method != "logical" and target_backend != part.backend:
-        raise BackupError(f"a {part.method} backup restores into {part.backend}, not {target_backend}")
+    if target_backend != part.backend:
+        # Even a logical dump is not portable: SQLite keeps naive UTC times and hex UUIDs, PostgreSQL does not.
+        raise BackupError(f"a backup of a {part.backend} database restores into {part.backend}, not {target_backend}")
     if part.method == "sqlite-backup":
         target = Path(url.database or "")
         if target.exists() and target.stat().st_size > 0:

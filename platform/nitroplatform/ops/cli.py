@@ -28,8 +28,15 @@ _WINDOW = re.compile(r"^(?P<days>[a-z,]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>\d{
 
 
 def _settings() -> Settings:
+    # Same secrets-from-files convention as the start-up step, so operators can run these commands with the
+    # service's environment file (NITROSIGNAL_DATABASE_URL_FILE=...).
     try:
+        if load_file_variables(os.environ):
+            get_settings.cache_clear()
         return get_settings()
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     except ValidationError as exc:
         for line in validation_messages(exc):
             typer.echo(f"error: {line}", err=True)
@@ -162,8 +169,6 @@ def prestart(
 ) -> None:
     """Run the start-up steps only: read *_FILE secrets, wait for the database, migrate, check keys."""
     try:
-        load_file_variables(os.environ)
-        get_settings.cache_clear()
         report = run_startup(_settings(), db_timeout_s=db_timeout, create_keys=init_keys)
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
