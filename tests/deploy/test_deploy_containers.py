@@ -226,3 +226,59 @@ def test_systemd_platform_unit_uses_known_settings() -> None:
     names = re.findall(r"^Environment=(NITROSIGNAL_[A-Z_]+)=", UNIT.read_text(), flags=re.MULTILINE)
     assert names and [name for name in names if not settings_name_is_known(name)] == []
     assert "nitroplatform.ops.startup" in UNIT.read_text()
+
+
+SCALE = PLATFORM_DIR / "compose.scale.yaml"
+
+
+def _merged_services() -> dict[str, dict[str, Any]]:
+    """compose.yaml with compose.scale.yaml on top (services merged key by key, as Compose does for maps)."""
+    base = yaml.safe_load(COMPOSE.read_text())["services"]
+    scale = yaml.safe_load(SCALE.read_text())["services"]
+    merged = {name: dict(service) for name, service in base.items()}
+    for name, service in scale.items():
+        merged.setdefault(name, {}).update(service)
+    return merged
+
+
+def test_scale_out_runs_one_sweeper_and_distinct_ingest_ports() -> None:
+    services = _merged_services()
+    workers = {name: s for name, s in services.items() if s.get("image", "").startswith("nitrosignal-platform")}
+    assert {"platform", "web", "ingest-2"} <= set(workers)
+    assert workers["web"]["command"][-1] == "--no-ingest"
+    sweepers = [
+        name
+        for name, s in workers.items()
+        if "--no-ingest" not in s.get("command", [])
+        and s.get("environment", {}).get("NITROSIGNAL_SWEEPER_ENABLED", "true") != "false"
+    ]
+    assert sweepers == ["platform"]
+    ingest_ports = [s["ports"][0] for name, s in workers.items() if "--no-ingest" not in s.get("command", [])]
+    assert len(ingest_ports) == len(set(ingest_ports)) == 2
+    binds = {
+        s.get("environment", {}).get("NITROSIGNAL_INGEST_BIND", "tcp://0.0.0.0:7750")
+        for s in workers.values()
+        if "--no-ingest" not in s.get("command", [])
+    }
+    assert {bind.rsplit(":", 1)[1] for bind in binds} == {port.split(":")[0] for port in ingest_ports}
+
+
+def test_scale_out_workers_are_locked_down_and_use_known_settings() -> None:
+    services = _merged_services()
+    for name in ("web", "ingest-2"):
+        worker = services[name]
+        assert worker["user"].split(":")[0] not in ("0", "root") and worker["read_only"] is True
+        assert worker["cap_drop"] == ["ALL"] and worker["healthcheck"]["test"]
+        assert [n for n in worker["environment"] if not settings_name_is_known(n)] == []
+        assert "platform-keys:/var/lib/nitrosignal/keys:ro" in worker["volumes"]
+        for key in worker["environment"]:
+            if SECRET_WORDS.search(key):
+                assert key.endswith("_FILE")
+
+
+def test_scale_out_proxy_balances_the_web_workers_without_buffering() -> None:
+    text = (PLATFORM_DIR / "Caddyfile.scale").read_text()
+    assert re.search(r"dynamic a web 8080", text)
+    assert "flush_interval -1" in text and "remote_ip delete" in text
+    mounts = _merged_services()["proxy"]["volumes"]
+    assert "./Caddyfile.scale:/etc/caddy/Caddyfile:ro" in mounts
