@@ -19,6 +19,7 @@ from iama.facts import Fact, FactSnapshot, collect_facts, hashed_value
 from iama.service import latest_snapshot
 from iama.storage.models import IamaRecord, Transition
 from iama.workflow import Status, target_status
+from nitroplatform.db.models import Camera
 
 
 class Difference(BaseModel):
@@ -95,16 +96,44 @@ def diff_facts(approved: FactSnapshot, current: FactSnapshot) -> list[Difference
     return differences
 
 
+def running_model_differences(session: Session, approved: FactSnapshot) -> list[Difference]:
+    """Cameras whose heartbeat reports a model version other than the one assessed at approval.
+
+    The model card fact says which model each camera should run; the heartbeat says which one it does run.
+    A camera that reports nothing yet, or whose assessed model is unknown, gives no difference.
+    """
+    fact = approved.by_key().get("model_card")
+    if fact is None or not isinstance(fact.value, dict):
+        return []
+    differences = []
+    for camera_id, card in sorted(fact.value.items()):
+        camera = session.get(Camera, camera_id)
+        if camera is None or camera.model_version is None or not isinstance(card, dict):
+            continue
+        if camera.model_version != card.get("version"):
+            differences.append(
+                Difference(
+                    fact="model_card",
+                    path=f"{camera_id}.running_version",
+                    approved=card.get("version"),
+                    now=camera.model_version,
+                    summary=f"model changed: {camera_id} runs {camera.model_version!r}, assessed {card.get('version')!r}",
+                )
+            )
+    return differences
+
+
 def detect_drift(*, session: Session, record: IamaRecord, settings: IamaSettings) -> list[Difference]:
     """Differences between the record's approved facts and the live facts (empty when none or not approved)."""
     snapshot = latest_snapshot(session=session, record_id=record.id)
     if snapshot is None or record.status != Status.approved:
         return []
     approved = FactSnapshot.model_validate(snapshot.facts)
+    differences = running_model_differences(session, approved)
     current = collect_facts(session, deployment_id=record.deployment_id, settings=settings)
-    if current.sha256 == snapshot.facts_sha256:
-        return []
-    return diff_facts(approved, current)
+    if current.sha256 != snapshot.facts_sha256:
+        differences += diff_facts(approved, current)
+    return differences
 
 
 def sweep(*, session: Session, settings: IamaSettings, now: datetime | None = None) -> SweepResult:

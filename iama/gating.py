@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from iama.config import IamaSettings
-from iama.facts import collect_facts
+from iama.drift import running_model_differences
+from iama.facts import FactSnapshot, collect_facts
 from iama.service import latest_snapshot
 from iama.storage.models import IamaRecord
 from iama.workflow import Status
@@ -50,4 +51,7 @@ class IamaGatePolicy:
         current = collect_facts(session, deployment_id=record.deployment_id, settings=self._settings)
         if current.sha256 != snapshot.facts_sha256:
             return GateDecision(gated=True, reason="iama_facts_changed")
+        approved = FactSnapshot.model_validate(snapshot.facts)
+        if any(d.path.startswith(f"{camera_id}.") for d in running_model_differences(session, approved)):
+            return GateDecision(gated=True, reason="iama_model_not_assessed")
         return GateDecision(gated=False, reason=f"iama_approved:{record.id}")

@@ -6,12 +6,15 @@ Each test runs inside one outer transaction that is rolled back at the end, so n
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from iama import service
@@ -57,14 +60,27 @@ def approve_all(db: Session, record_id: int, settings: IamaSettings, now: dateti
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    url = os.environ.get("NITROSIGNAL_TEST_DATABASE_URL") or (
-        f"sqlite:///{tmp_path_factory.mktemp('iama-db') / 'iama.sqlite3'}"
-    )
-    made = make_engine(url)
-    metadata = load_all_models()
-    metadata.create_all(made)
-    yield made
-    made.dispose()
+    """SQLite in a temp folder, or a private schema on NITROSIGNAL_TEST_DATABASE_URL (dropped afterwards)."""
+    base = os.environ.get("NITROSIGNAL_TEST_DATABASE_URL")
+    if not base:
+        made = make_engine(f"sqlite:///{tmp_path_factory.mktemp('iama-db') / 'iama.sqlite3'}")
+        load_all_models().create_all(made)
+        yield made
+        made.dispose()
+        return
+    schema = f"t_iama_{uuid.uuid4().hex[:12]}"
+    libpq = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    made = make_engine(url.render_as_string(hide_password=False))
+    try:
+        load_all_models().create_all(made)
+        yield made
+    finally:
+        made.dispose()
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture

@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from iama import service
 from iama.config import IamaSettings
-from iama.drift import sweep
+from iama.drift import detect_drift, sweep
 from iama.gating import IamaGatePolicy
-from nitroplatform.gating import GatePolicy
+from nitroplatform.db.models import Camera
+from nitroplatform.gating import GatePolicy, load_gate_policy
+from nitroplatform.people.record_models import ModelAssignment, RegisteredModel
+from nitroplatform.settings import Settings
 
 CARD = json.loads((Path(__file__).parents[2] / "detector/models/balloon-at-mouth.pt.card.json").read_text())
 
@@ -119,3 +122,75 @@ def test_expiry_after_validity(
     assert IamaGatePolicy(settings).is_gated(session, "cam-1", later).reason == "iama_expired"
     assert sweep(session=session, settings=settings, now=later).expired == [filled_record]
     assert service.get_record(session=session, record_id=filled_record).status == "expired"
+
+
+def register_model(db: Session, version: str) -> int:
+    """A model in the platform's registry with a card of ``version``; returns its primary key."""
+    card = {**CARD, "version": version, "sha256": (version.replace(".", "") * 64)[:64].replace("-", "a")}
+    row = RegisteredModel(
+        model_id=card["id"],
+        version=version,
+        sha256=card["sha256"],
+        file_name=card["file_name"],
+        size_bytes=10,
+        card_json=json.dumps(card),
+        signature_b64="A" * 88,
+        signer_key_b64="A" * 44,
+        storage_name=f"m-{version}.pt",
+        status="approved",
+        uploaded_by="mlops",
+    )
+    db.add(row)
+    db.flush()
+    return row.id
+
+
+def test_registry_model_assignment_change_gates_camera(
+    session: Session, filled_record: int, settings: IamaSettings, now: datetime, approve_all: Callable[..., None]
+) -> None:
+    first = register_model(session, "1.0.0")
+    session.add(ModelAssignment(camera_id="cam-1", model_pk=first, assigned_by="mlops"))
+    session.flush()
+    approve_all(session, filled_record, settings)
+    policy = IamaGatePolicy(settings)
+    assert policy.is_gated(session, "cam-1", now).gated is False
+    assignment = session.get(ModelAssignment, "cam-1")
+    assert assignment is not None
+    assignment.model_pk = register_model(session, "2.0.0")
+    session.flush()
+    assert policy.is_gated(session, "cam-1", now).reason == "iama_facts_changed"
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected_gated"),
+    [(None, False), ("1.0.0", False), ("9.9.9", True)],
+)
+def test_heartbeat_reporting_another_model_gates_camera(
+    session: Session,
+    filled_record: int,
+    tmp_path: Path,
+    now: datetime,
+    approve_all: Callable[..., None],
+    reported: str | None,
+    expected_gated: bool,
+) -> None:
+    settings = IamaSettings(model_path=write_model(tmp_path / "v1", "1.0.0"), retention_days=28)
+    approve_all(session, filled_record, settings)
+    camera = session.get(Camera, "cam-1")
+    assert camera is not None
+    camera.model_version = reported
+    session.flush()
+    decision = IamaGatePolicy(settings).is_gated(session, "cam-1", now)
+    assert decision.gated is expected_gated, decision
+    if expected_gated:
+        assert decision.reason == "iama_model_not_assessed"
+        record = service.get_record(session=session, record_id=filled_record)
+        assert (
+            "runs '9.9.9', assessed '1.0.0'"
+            in detect_drift(session=session, record=record, settings=settings)[0].summary
+        )
+
+
+def test_platform_loads_this_policy_for_iama_gating(tmp_path: Path) -> None:
+    policy = load_gate_policy(Settings(environment="development", data_dir=tmp_path, gating_mode="iama"))
+    assert isinstance(policy, IamaGatePolicy)
