@@ -216,8 +216,11 @@ def test_ports_agree_between_compose_dockerfile_and_proxy(
     assert f"127.0.0.1:{http_port}/healthz" in " ".join(compose["services"]["platform"]["healthcheck"]["test"])
 
 
-def test_caddy_does_not_buffer_the_live_stream_or_log_officer_addresses() -> None:
-    text = CADDYFILE.read_text()
+@pytest.mark.parametrize("caddyfile", ["Caddyfile", "Caddyfile.scale"])
+def test_caddy_hides_metrics_and_does_not_buffer_or_log_officer_addresses(caddyfile: str) -> None:
+    text = (PLATFORM_DIR / caddyfile).read_text()
+    assert "respond /metrics 404" in text
+    assert text.index("respond /metrics 404") < text.index("reverse_proxy")
     assert "flush_interval -1" in text
     assert "remote_ip delete" in text and "client_ip delete" in text
 
