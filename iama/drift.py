@@ -117,7 +117,8 @@ def running_model_differences(session: Session, approved: FactSnapshot) -> list[
                     path=f"{camera_id}.running_version",
                     approved=card.get("version"),
                     now=camera.model_version,
-                    summary=f"model changed: {camera_id} runs {camera.model_version!r}, assessed {card.get('version')!r}",
+                    summary=f"model changed: {camera_id} runs {camera.model_version!r}, "
+                    f"assessed {card.get('version')!r}",
                 )
             )
     return differences
