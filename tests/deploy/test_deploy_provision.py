@@ -7,6 +7,8 @@ side is :func:`nitrosignal.devicecheck.check_device` reading the installed bundl
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -90,13 +92,38 @@ def install_bundle(bundle: Path, device_root: Path) -> Path:
     return etc / "camera.yaml"
 
 
+def run_documented_install(bundle: Path, device_root: Path) -> tuple[Path, list[str]]:
+    """Run the bundle README's install commands, with /etc under ``device_root`` and without chown.
+
+    Returns:
+        The installed camera.yaml and the documented commands that need a real device (systemctl, sudo).
+    """
+    readme = (bundle / "README.md").read_text()
+    block = readme.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    skipped = []
+    for line in (part.strip() for part in block.splitlines()):
+        if not line:
+            continue
+        if not line.startswith("install "):
+            skipped.append(line)
+            continue
+        # Ownership needs the device's nitrosignal user; modes and paths are what this test checks.
+        line = re.sub(r" -o \S+ -g \S+", "", line).replace(" /etc/", f" {device_root}/etc/")
+        subprocess.run(shlex.split(line), cwd=bundle, check=True, capture_output=True, timeout=30)
+    return device_root / "etc" / "nitrosignal" / "camera.yaml", skipped
+
+
 @pytest.mark.parametrize("platform", ["open", "iama"], indirect=True)
 def test_fresh_device_connects_using_only_its_bundle(
     platform: PlatformThread, provision: Provisioner, tmp_path: Path
 ) -> None:
     result = provision()
-    config = install_bundle(result.bundle_dir, tmp_path / "device")
-    shutil.rmtree(result.bundle_dir)  # the device has only what was copied
+    config, skipped = run_documented_install(result.bundle_dir, tmp_path / "device")
+    shutil.rmtree(result.bundle_dir)  # the device has only what the documented commands copied
+    assert [line.split()[0] for line in skipped] == ["systemctl", "sudo", "sudo", "systemctl"]
+    assert stat.S_IMODE((config.parent / "keys" / "pier-01.key_secret").stat().st_mode) == 0o600
+    dropin = tmp_path / "device/etc/systemd/system/nitrosignal-detector.service.d/10-platform.conf"
+    assert "IPAddressAllow=127.0.0.1" in dropin.read_text()
 
     check = check_device(config, timeout_s=15)
 
@@ -283,3 +310,18 @@ def test_check_command_line_exit_codes(provision: Provisioner, tmp_path: Path) -
     bad = subprocess.run(command[:-1] + ["2"], capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 1
     assert "FAILED (unreachable)" in bad.stdout
+
+
+def _install_lines(markdown: str) -> list[str]:
+    lines = []
+    for block in markdown.split("```sh\n")[1:]:
+        body = block.split("```", 1)[0].replace("\\\n", " ")
+        lines += [" ".join(line.split()) for line in body.splitlines() if line.strip().startswith("install ")]
+    return lines
+
+
+def test_device_install_guide_copies_exactly_what_the_bundle_readme_says(provision: Provisioner) -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "DEVICE_INSTALL.md").read_text()
+    step5 = guide.split("## 5.", 1)[1].split("## 6.", 1)[0]
+    readme = (provision().bundle_dir / "README.md").read_text()
+    assert _install_lines(step5) == _install_lines(readme)
