@@ -39,7 +39,7 @@ from nitroplatform.launcher import free_tcp_port, start_subprocess, wait_ready
 from nitroplatform.settings import Settings
 from nitrosignal.keys import generate_keypair, load_secret
 
-RESEND_AFTER_S = 3.0
+RESEND_AFTER_S = 5.0
 DRAIN_S = 10.0
 PG_ENV = "NITROSIGNAL_TEST_DATABASE_URL"
 
@@ -53,6 +53,7 @@ class BenchConfig:
     heartbeat_interval_s: float = 5.0
     sender_processes: int = 1
     restart_at_s: float | None = None
+    alerts_per_incident: int = 10
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _alert_template(camera_id: str) -> str:
     # Built by hand: pydantic per message would make the simulator, not the platform, the bottleneck.
     return (
         '{"schema":"nitrosignal.alert/1","message_id":"%s","camera_id":"' + camera_id + '","seq":%d,'
-        '"sent_at":"%s","incident_id":"%s","phase":"new","occurred_at":"%s","zone":"plein","confidence":0.87,'
+        '"sent_at":"%s","incident_id":"%s","phase":"%s","occurred_at":"%s","zone":"plein","confidence":%.2f,'
         '"people_involved":"2-4","model":{"id":"balloon-at-mouth","version":"bench","sha256":"' + "e" * 64 + '"},'
         '"expires_at":"%s"}'
     )
@@ -112,25 +113,40 @@ class _Camera:
     pending_since: float = 0.0
     first_sent: float = 0.0
     next_heartbeat: float = 0.0
+    incident_id: str = ""
+    incident_alerts: int = 0
 
 
-def _new_alert(camera: _Camera, now: float) -> None:
+def _new_alert(camera: _Camera, now: float, alerts_per_incident: int) -> bytes:
+    """The camera's next alert: incidents of ``alerts_per_incident`` alerts (new, updates, end).
+
+    The confidence moves with every alert, so every alert is a relevant change that reaches the SSE stream.
+    """
+    if camera.incident_alerts == 0 or camera.incident_alerts >= alerts_per_incident:
+        camera.incident_id, camera.incident_alerts = str(uuid.uuid4()), 0
+    camera.incident_alerts += 1
+    if camera.incident_alerts == 1:
+        phase = "new"
+    else:
+        phase = "end" if camera.incident_alerts == alerts_per_incident else "update"
     camera.seq += 1
     stamp = datetime.now(UTC)
-    second = stamp.replace(microsecond=0).isoformat()
-    camera.pending = (
+    payload = (
         camera.template
         % (
             uuid.uuid4(),
             camera.seq,
             stamp.isoformat(),
-            uuid.uuid4(),
-            second,
+            camera.incident_id,
+            phase,
+            stamp.replace(microsecond=0).isoformat(),
+            0.5 + 0.01 * (camera.incident_alerts % 50),
             (stamp + timedelta(minutes=10)).isoformat(),
         )
     ).encode()
-    camera.pending_seq = camera.seq
+    camera.pending, camera.pending_seq = payload, camera.seq
     camera.pending_since = camera.first_sent = now
+    return payload
 
 
 def _sender(args: dict[str, Any], results: Any) -> None:
@@ -152,22 +168,20 @@ def _sender(args: dict[str, Any], results: Any) -> None:
     interval = args["heartbeat_interval_s"]
     while time.time() < start:
         time.sleep(0.005)
+    per_incident = args["alerts_per_incident"]
     now = time.monotonic()
     for index, camera in enumerate(cameras.values()):
         camera.next_heartbeat = now + interval * index / max(1, len(cameras))
-        _new_alert(camera, now)
-        camera.socket.send(camera.pending or b"")
+        camera.socket.send(_new_alert(camera, now, per_incident))
         stats.alerts_sent += 1
     sending = True
-    drain_until = None
+    drain_until = 0.0
+    next_housekeeping = 0.0
     while True:
-        wall = time.time()
-        if sending and wall >= stop_at:
+        if sending and time.time() >= stop_at:
             sending = False
             drain_until = time.monotonic() + DRAIN_S
-        if not sending and (
-            drain_until is None or time.monotonic() > drain_until or all(c.pending is None for c in cameras.values())
-        ):
+        if not sending and (time.monotonic() > drain_until or all(c.pending is None for c in cameras.values())):
             break
         for socket, _ in poller.poll(50):
             camera = cameras[socket]
@@ -176,11 +190,18 @@ def _sender(args: dict[str, Any], results: Any) -> None:
                     reply = json.loads(socket.recv(zmq.NOBLOCK))
                 except zmq.Again:
                     break
-                _on_reply(camera, reply, stats, sending, time.monotonic())
+                now = time.monotonic()
+                if _on_reply(camera, reply, stats, sending, now) and sending:
+                    # Stop-and-wait like the device outbox: the next alert goes out as soon as this one is acked.
+                    socket.send(_new_alert(camera, now, per_incident))
+                    stats.alerts_sent += 1
         now = time.monotonic()
+        if now < next_housekeeping:
+            continue
+        next_housekeeping = now + 0.1
         for camera in cameras.values():
             if camera.pending is not None and now - camera.pending_since > RESEND_AFTER_S:
-                camera.socket.send(camera.pending)  # same message: the platform answers duplicate if stored
+                camera.socket.send(camera.pending)  # the same message: the platform answers duplicate if stored
                 camera.pending_since = now
                 stats.alerts_resent += 1
             if sending and now >= camera.next_heartbeat:
@@ -188,20 +209,17 @@ def _sender(args: dict[str, Any], results: Any) -> None:
                 camera.socket.send(_heartbeat(camera.camera_id, camera.seq))
                 camera.next_heartbeat = now + interval
                 stats.heartbeats_sent += 1
-            if sending and camera.pending is None:
-                _new_alert(camera, now)
-                camera.socket.send(camera.pending or b"")
-                stats.alerts_sent += 1
     stats.unacked_at_end = sum(1 for c in cameras.values() if c.pending is not None)
     context.destroy(linger=0)
     stats.rtt_ms = stats.rtt_ms[:: max(1, len(stats.rtt_ms) // 20000)]
     results.put(asdict(stats))
 
 
-def _on_reply(camera: _Camera, reply: dict[str, Any], stats: SenderStats, sending: bool, now: float) -> None:
+def _on_reply(camera: _Camera, reply: dict[str, Any], stats: SenderStats, sending: bool, now: float) -> bool:
+    """Account for one reply; True when it answered the pending alert."""
     if camera.pending is None or reply.get("seq") != camera.pending_seq:
         stats.heartbeat_acks += 1
-        return
+        return False
     result = reply.get("result")
     if result == "stored":
         stats.acks_stored += 1
@@ -213,6 +231,7 @@ def _on_reply(camera: _Camera, reply: dict[str, Any], stats: SenderStats, sendin
         stats.acks_refused[reason] = stats.acks_refused.get(reason, 0) + 1
     stats.rtt_ms.append((now - camera.first_sent) * 1000)
     camera.pending = None
+    return True
 
 
 class _SseReader(threading.Thread):
@@ -250,6 +269,15 @@ class _SseReader(threading.Thread):
                             return
             except httpx.HTTPError:
                 time.sleep(0.2)  # platform restarting
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:
@@ -339,10 +367,20 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
                     "start_at": start_at,
                     "seconds": config.seconds,
                     "heartbeat_interval_s": config.heartbeat_interval_s,
+                    "alerts_per_incident": config.alerts_per_incident,
                 }
                 sender = multiprocessing.get_context("spawn").Process(target=_sender, args=(args, results))
                 sender.start()
                 senders.append(sender)
+            cpu_start = None
+            if config.restart_at_s is None:
+                time.sleep(max(0.0, start_at - time.time()))
+                cpu_start = _cpu_seconds(process.pid)
+                time.sleep(config.seconds)
+                cpu_end = _cpu_seconds(process.pid)
+                platform_cpu = None if cpu_start is None or cpu_end is None else cpu_end - cpu_start
+            else:
+                platform_cpu = None
             if config.restart_at_s is not None:
                 time.sleep(max(0.0, start_at + config.restart_at_s - time.time()))
                 os.kill(process.pid, signal.SIGKILL)
@@ -358,7 +396,12 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
             process.terminate()
             process.wait(timeout=20)
         rows, distinct = _count_stored(url)
-    return _summarise(url, config, collected, reader, rows, distinct)
+    summary = _summarise(url, config, collected, reader, rows, distinct)
+    if platform_cpu:
+        # Contention-independent figure: alerts the platform process handles per second of its own CPU time.
+        summary["platform_cpu_s"] = round(platform_cpu, 2)
+        summary["alerts_per_platform_cpu_s"] = round(summary["alerts_per_s_acked"] * config.seconds / platform_cpu, 1)
+    return summary
 
 
 def _summarise(
@@ -389,6 +432,7 @@ def _summarise(
         "seconds": config.seconds,
         "sender_processes": config.sender_processes,
         "restart_at_s": config.restart_at_s,
+        "alerts_per_incident": config.alerts_per_incident,
         "alerts_per_s_acked": round(total["acked_in_window"] / config.seconds, 1),
         "heartbeats_per_s": round(total["heartbeats_sent"] / config.seconds, 1),
         "ack_rtt_ms": _percentiles(rtts),

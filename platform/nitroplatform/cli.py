@@ -229,6 +229,9 @@ def bench(
     cameras: int = typer.Option(1000, help="Simulated cameras, each with its own CURVE key and socket."),
     heartbeat_interval: float = typer.Option(5.0, help="Seconds between heartbeats of each camera."),
     sender_processes: int = typer.Option(1, help="Processes that drive the simulated cameras."),
+    alerts_per_incident: int = typer.Option(
+        10, min=1, help="Alerts per simulated incident (new, updates, end); 1 makes every alert a new incident."
+    ),
     restart_at: float | None = typer.Option(
         None,
         help="Kill the platform (SIGKILL) this many seconds into the run and restart it, to check that "
