@@ -95,6 +95,7 @@ def test_notification_to_recorded_outcome_in_four_taps(platform: LivePlatform, p
     expect(page.locator(".incident-headline")).to_contain_text("Gesloten")
     elapsed = time.monotonic() - started
     taps = page.evaluate("window.__taps")
+    expect(page.locator("#outcome-summary")).to_contain_text("Niemand (meer) aanwezig")
     screenshot(page, "04-outcome-recorded")
 
     assert taps <= 4, f"{taps} taps after the notification"

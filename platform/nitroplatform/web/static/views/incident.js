@@ -111,9 +111,14 @@ function outcomeForm(ctx, incident, categories, done) {
     if (outcome.value === "false_alarm") body.category = category.value;
     if (remark.value.trim()) body.remark = remark.value.trim();
     submit.disabled = true;
+    // The incident API does not echo the outcome back: remember what this officer records. Set before the
+    // request, because the live stream may announce the closed incident before the response arrives.
+    ctx.recordedOutcomes = ctx.recordedOutcomes || new Map();
+    ctx.recordedOutcomes.set(incident.id, body);
     try {
       await done(await api(`/incidents/${incident.id}/outcome`, { method: "POST", body }), "outcome.saved");
     } catch (err) {
+      ctx.recordedOutcomes.delete(incident.id);
       submit.disabled = false;
       error.textContent = actionError(err);
       error.hidden = false;
@@ -132,8 +137,9 @@ function actionError(err) {
   return t("error.generic");
 }
 
-function outcomeSummary(incident) {
-  const outcome = incident.outcome && typeof incident.outcome === "object" ? incident.outcome : incident;
+function outcomeSummary(ctx, incident) {
+  const mine = ctx.recordedOutcomes && ctx.recordedOutcomes.get(incident.id);
+  const outcome = incident.outcome && typeof incident.outcome === "object" ? incident.outcome : mine || incident;
   const kind = outcome.outcome || (typeof incident.outcome === "string" ? incident.outcome : null);
   if (!kind) return null;
   return h(
@@ -218,7 +224,7 @@ export async function view(ctx, [id]) {
       parts.push(form);
     }
     if (inc.state === "closed") {
-      parts.push(outcomeSummary(inc) || h("p", { class: "card", id: "closed-note" }, t("incident.closed_note")));
+      parts.push(outcomeSummary(ctx, inc) || h("p", { class: "card", id: "closed-note" }, t("incident.closed_note")));
     }
     actions.replaceChildren(...parts.filter(Boolean));
   }
