@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from detector.evidence.crop import mouth_crop, to_model_input
 from detector.evidence.geometry import HandMouth, hand_to_mouth
@@ -77,6 +78,9 @@ class FrameAnalyzer:
     def __init__(self, settings: AnalysisSettings, model: LoadedModel) -> None:
         self._settings = settings
         self._model = model
+        # Process-wide, but the detector process is dedicated to this loop; more threads only contend with
+        # MediaPipe's on a small device.
+        torch.set_num_threads(settings.evidence.classifier_threads)
         self._estimator = PoseEstimator(settings.pose)
 
     @property

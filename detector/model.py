@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from pydantic import ValidationError
+from torch.jit._fuser import optimized_execution
 
 from nitrosignal.modelcard import ModelCard, card_path_for, read_card, sha256_file
 
@@ -58,7 +59,9 @@ class LoadedModel:
             raise ValueError(f"batch must have shape (N, 3, {size}, {size}), got {tuple(batch.shape)}")
         if batch.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
-        with torch.inference_mode():
+        # Plain TorchScript interpretation: the profiling executor re-optimises on new batch sizes and stalls
+        # a frame for hundreds of milliseconds, which a real-time loop cannot afford for a small model.
+        with torch.inference_mode(), optimized_execution(False):
             output = self.module(batch.to(torch.float32))
         scores: npt.NDArray[np.float64] = np.asarray(output.detach().cpu().numpy(), dtype=np.float64).reshape(-1)
         if scores.shape != (batch.shape[0],):

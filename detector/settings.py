@@ -106,6 +106,13 @@ class EvidenceSettings(_Strict):
         description="People whose body scale (shoulder width) is smaller than this many pixels are too small "
         "to judge; they get no evidence.",
     )
+    classifier_threads: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="torch intra-op threads for the classifier (process-wide). One is fastest for a small model "
+        "next to MediaPipe's own threads on a 2-core device.",
+    )
     max_classified_people: int = Field(
         default=8, ge=1, le=64, description="Most people classified per frame (closest hand-to-mouth first)."
     )
