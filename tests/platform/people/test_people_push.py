@@ -186,7 +186,6 @@ def test_update_replaces_in_place_only_when_state_changes(
     assert browser.decrypt(receiver.received[1][1])["state"] == "claimed"
 
 
-@pytest.mark.parametrize(("status", "expected"), [(410, "pruned"), (404, "pruned"), (500, "failed")])
 def test_dead_subscriptions_are_pruned(
     https_client: Callable[[], TestClient],
     session_factory: sessionmaker[Session],
@@ -195,16 +194,21 @@ def test_dead_subscriptions_are_pruned(
     browser: Browser,
     tmp_path: Path,
     people_settings: PeopleSettings,
-    status: int,
-    expected: str,
 ) -> None:
-    _subscribe(https_client(), officer, browser, receiver.url)
-    receiver.status = status
-    result = _notifier(session_factory, tmp_path, people_settings).handle(_opened(session_factory))
-    assert [delivery.status for delivery in result.deliveries] == [expected]
-    with session_factory() as db:
-        remaining = db.scalars(select(PushSubscription)).all()
-    assert len(remaining) == (0 if expected == "pruned" else 1)
+    client = https_client()
+    notifier = _notifier(session_factory, tmp_path, people_settings)
+    # push service answer → what happens to the subscription
+    for status, expected in [(410, "pruned"), (404, "pruned"), (500, "failed")]:
+        _subscribe(client, officer, browser, receiver.url)
+        receiver.status = status
+        result = notifier.handle(_opened(session_factory))
+        assert [delivery.status for delivery in result.deliveries] == [expected], status
+        with session_factory() as db:
+            remaining = db.scalars(select(PushSubscription)).all()
+            assert len(remaining) == (0 if expected == "pruned" else 1), status
+            for row in remaining:
+                db.delete(row)
+            db.commit()
 
 
 def test_camera_cooldown_holds_back_a_second_page(
@@ -256,14 +260,16 @@ def test_timed_suspend_mutes_the_camera(
     assert receiver.received == []
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "expected"),
-    [("https://push.example.invalid/abc", 201), ("ftp://push.example.invalid/abc", 422), ("not a url", 422)],
-)
 def test_subscription_endpoint_must_be_web(
-    https_client: Callable[[], TestClient], officer: PeopleUser, browser: Browser, endpoint: str, expected: int
+    https_client: Callable[[], TestClient], officer: PeopleUser, browser: Browser
 ) -> None:
-    response = https_client().post(
-        "/api/v1/push/subscriptions", json=browser.subscription(endpoint), headers=officer.headers
-    )
-    assert response.status_code == expected
+    client = https_client()
+    for endpoint, expected in [
+        ("https://push.example.invalid/abc", 201),
+        ("ftp://push.example.invalid/abc", 422),
+        ("not a url", 422),
+    ]:
+        response = client.post(
+            "/api/v1/push/subscriptions", json=browser.subscription(endpoint), headers=officer.headers
+        )
+        assert response.status_code == expected, endpoint

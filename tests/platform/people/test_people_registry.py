@@ -60,29 +60,33 @@ def _upload(client: TestClient, user: PeopleUser, data: bytes, card: ModelCard, 
     return response.status_code
 
 
-@pytest.mark.parametrize(
-    ("case", "expected"),
-    [("good", 201), ("untrusted_key", 422), ("tampered_card", 422), ("wrong_file", 422), ("garbage_signature", 422)],
-)
+# what is wrong with the upload → status
+UPLOAD_TABLE: list[tuple[str, int]] = [
+    ("untrusted_key", 422),
+    ("tampered_card", 422),
+    ("wrong_file", 422),
+    ("garbage_signature", 422),
+    ("good", 201),
+]
+
+
 def test_upload_checks_hash_and_signature(
-    https_client: Callable[[], TestClient],
-    make_user: Callable[..., PeopleUser],
-    signing_key: Ed25519PrivateKey,
-    case: str,
-    expected: int,
+    https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser], signing_key: Ed25519PrivateKey
 ) -> None:
     engineer = make_user("mila", Role.ml_engineer)
-    card, data = _card(), MODEL_BYTES
-    signature = _sign(card, signing_key)
-    if case == "untrusted_key":
-        signature = _sign(card, Ed25519PrivateKey.generate())
-    elif case == "tampered_card":
-        card = card.model_copy(update={"threshold": 0.1})
-    elif case == "wrong_file":
-        data = b"another file"
-    elif case == "garbage_signature":
-        signature = b"not base64 at all!"
-    assert _upload(https_client(), engineer, data, card, signature) == expected
+    client = https_client()
+    for case, expected in UPLOAD_TABLE:
+        card, data = _card(), MODEL_BYTES
+        signature = _sign(card, signing_key)
+        if case == "untrusted_key":
+            signature = _sign(card, Ed25519PrivateKey.generate())
+        elif case == "tampered_card":
+            card = card.model_copy(update={"threshold": 0.1})
+        elif case == "wrong_file":
+            data = b"another file"
+        elif case == "garbage_signature":
+            signature = b"not base64 at all!"
+        assert _upload(client, engineer, data, card, signature) == expected, case
 
 
 def test_four_eyes_approval_assignment_and_device_fetch(

@@ -121,30 +121,27 @@ def test_retention_days_must_be_positive(session_factory: sessionmaker[Session],
                 run_retention(db, retention_days=days, now=NOW)
 
 
-@pytest.mark.parametrize(
-    ("outcomes", "expected_precision", "expected_categories"),
-    [
-        ([("confirmed_use", None)] * 3 + [("false_alarm", "phone")], 0.75, {"phone": 1}),
-        ([("nobody_there", None), ("not_handled", None)], None, {}),
-        ([("false_alarm", "drink"), ("false_alarm", "ball")], 0.0, {"ball": 1, "drink": 1}),
-    ],
-)
-def test_precision_from_outcomes(
-    session_factory: sessionmaker[Session],
-    outcomes: list[tuple[str, str | None]],
-    expected_precision: float | None,
-    expected_categories: dict[str, int],
-) -> None:
+# outcomes on one camera → precision, false alarms by look-alike
+PRECISION_TABLE: list[tuple[list[tuple[str, str | None]], float | None, dict[str, int]]] = [
+    ([("confirmed_use", None)] * 3 + [("false_alarm", "phone")], 0.75, {"phone": 1}),
+    ([("nobody_there", None), ("not_handled", None)], None, {}),
+    ([("false_alarm", "drink"), ("false_alarm", "ball")], 0.0, {"ball": 1, "drink": 1}),
+]
+
+
+def test_precision_from_outcomes(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as db:
-        add_camera(db, "cam-1")
-        for outcome, category in outcomes:
-            _outcome(db, uuid.uuid4(), outcome, category)
-        _outcome(db, uuid.uuid4(), "false_alarm", "drink", version="2.0")  # another version does not mix in
+        for number, (outcomes, _, _) in enumerate(PRECISION_TABLE):
+            for outcome, category in outcomes:
+                _outcome(db, uuid.uuid4(), outcome, category, camera=f"cam-{number}")
+        _outcome(db, uuid.uuid4(), "false_alarm", "drink", version="2.0", camera="cam-0")  # other version apart
         db.commit()
         rows = {(row.model_version, row.camera_id): row for row in field_precision(db)}
-    assert rows[("1.0", "cam-1")].precision == expected_precision
-    assert rows[("1.0", "cam-1")].false_alarm_by_category == expected_categories
-    assert rows[("2.0", "cam-1")].precision == 0.0
+    for number, (_, expected_precision, expected_categories) in enumerate(PRECISION_TABLE):
+        row = rows[("1.0", f"cam-{number}")]
+        assert row.precision == expected_precision, number
+        assert row.false_alarm_by_category == expected_categories, number
+    assert rows[("2.0", "cam-0")].precision == 0.0
 
 
 def test_precision_survives_retention(

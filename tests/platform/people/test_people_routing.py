@@ -91,33 +91,29 @@ def teams(session_factory: sessionmaker[Session], make_user: Callable[..., Peopl
     return ids
 
 
-@pytest.mark.parametrize(
-    ("camera", "zone", "when", "expected"),
-    [
-        ("cam-1", "plein", at(FRI, 23), "night"),
-        ("cam-1", "plein", at(SAT, 2), "night"),  # overnight shift that began on Friday
-        ("cam-1", "plein", at(FRI, 2), None),  # Thursday night has no night shift, day shift not yet on: coordinators
-        ("cam-1", "plein", at(MON, 19), "evening"),  # the route's own time window, higher priority
-        ("cam-1", "plein", at(MON, 12), "day"),  # night off shift → next matching route (catch-all)
-        ("cam-2", None, at(WED, 12), "day"),
-        ("cam-1", None, at(WED, 12), "day"),
-        ("cam-1", None, at(WED, 21), None),
-    ],
-)
-def test_route_table(
-    session_factory: sessionmaker[Session],
-    teams: dict[str, int],
-    camera: str,
-    zone: str | None,
-    when: datetime,
-    expected: str | None,
-) -> None:
-    facts = IncidentFacts(incident_id=uuid.uuid4(), camera_id=camera, zone=zone)
+# (camera, zone, local time) → team name, or None for "nobody on shift: the coordinators"
+ROUTE_TABLE: list[tuple[str, str | None, datetime, str | None]] = [
+    ("cam-1", "plein", at(FRI, 23), "night"),
+    ("cam-1", "plein", at(SAT, 2), "night"),  # overnight shift that began on Friday
+    ("cam-1", "plein", at(FRI, 2), None),  # Thursday night has no night shift, day shift not yet on: coordinators
+    ("cam-1", "plein", at(MON, 19), "evening"),  # the route's own time window, higher priority
+    ("cam-1", "plein", at(MON, 12), "day"),  # night off shift → next matching route (catch-all)
+    ("cam-2", None, at(WED, 12), "day"),
+    ("cam-1", None, at(WED, 12), "day"),
+    ("cam-1", None, at(WED, 21), None),
+]
+
+
+def test_route_table(session_factory: sessionmaker[Session], teams: dict[str, int]) -> None:
+    # One database for the whole table: deciding is read-only, and each backend costs seconds to set up.
     with session_factory() as db:
-        decision = decide(db, facts=facts, at=when, policy=POLICY)
-    assert decision.held_reason is None
-    assert decision.team_id == (teams[expected] if expected else None)
-    assert len(decision.user_ids) == 1  # one officer per team, or the one coordinator
+        for camera, zone, when, expected in ROUTE_TABLE:
+            facts = IncidentFacts(incident_id=uuid.uuid4(), camera_id=camera, zone=zone)
+            decision = decide(db, facts=facts, at=when, policy=POLICY)
+            case = (camera, zone, when.isoformat(), expected)
+            assert decision.held_reason is None, case
+            assert decision.team_id == (teams[expected] if expected else None), case
+            assert len(decision.user_ids) == 1, case  # one officer per team, or the one coordinator
 
 
 def _change(factory: sessionmaker[Session], incident_id: uuid.UUID, kind: str = "opened") -> IncidentChange:
@@ -166,35 +162,31 @@ def test_claimed_incident_does_not_escalate(
         assert db.scalar(select(Page.level).where(Page.level > 0)) is None
 
 
-@pytest.mark.parametrize(
-    ("silence", "camera", "zone", "expected"),
-    [
-        ({"camera_id": "cam-1"}, "cam-1", "plein", "silenced"),
-        ({"zone": "plein"}, "cam-2", "plein", "silenced"),
-        ({"camera_id": "cam-1", "zone": "plein"}, "cam-1", None, None),
-        ({"camera_id": "cam-2"}, "cam-1", "plein", None),
-        ({"camera_id": "cam-1", "ends_in_s": -1}, "cam-1", "plein", None),
-    ],
-)
-def test_silences(
-    session_factory: sessionmaker[Session],
-    teams: dict[str, int],
-    silence: dict[str, Any],
-    camera: str,
-    zone: str | None,
-    expected: str | None,
-) -> None:
+# (silence matchers, incident camera, incident zone) → held reason
+SILENCE_TABLE: list[tuple[dict[str, Any], str, str | None, str | None]] = [
+    ({"camera_id": "cam-1"}, "cam-1", "plein", "silenced"),
+    ({"zone": "plein"}, "cam-2", "plein", "silenced"),
+    ({"camera_id": "cam-1", "zone": "plein"}, "cam-1", None, None),
+    ({"camera_id": "cam-2"}, "cam-1", "plein", None),
+    ({"camera_id": "cam-1", "ends_in_s": -1}, "cam-1", "plein", None),
+]
+
+
+def test_silences(session_factory: sessionmaker[Session], teams: dict[str, int]) -> None:
     when = at(WED, 12).astimezone(ZoneInfo("UTC"))
-    ends = when + timedelta(seconds=silence.pop("ends_in_s", 3600))
     with session_factory() as db:
-        db.add(
-            Silence(starts_at=when - timedelta(minutes=1), ends_at=ends, created_by="coco", comment="works", **silence)
-        )
-        db.commit()
-        decision = decide(
-            db, facts=IncidentFacts(incident_id=uuid.uuid4(), camera_id=camera, zone=zone), at=when, policy=POLICY
-        )
-    assert decision.held_reason == expected
+        for silence, camera, zone, expected in SILENCE_TABLE:
+            matchers = dict(silence)
+            ends = when + timedelta(seconds=matchers.pop("ends_in_s", 3600))
+            row = Silence(
+                starts_at=when - timedelta(minutes=1), ends_at=ends, created_by="coco", comment="works", **matchers
+            )
+            db.add(row)
+            db.flush()
+            facts = IncidentFacts(incident_id=uuid.uuid4(), camera_id=camera, zone=zone)
+            assert decide(db, facts=facts, at=when, policy=POLICY).held_reason == expected, (silence, camera, zone)
+            db.delete(row)
+            db.flush()
 
 
 def test_dispatch_inhibits_pages_for_the_same_zone(

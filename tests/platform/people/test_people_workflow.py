@@ -41,42 +41,51 @@ def scene(session_factory: sessionmaker[Session], make_user: Callable[..., Peopl
     return {"people": people, "incident": incident}
 
 
-@pytest.mark.parametrize(
-    ("steps", "expected_codes", "final_state"),
-    [
-        ([("claim", None)], [200], "claimed"),
-        ([("arrive", None)], [409], "open"),
-        ([("outcome", NOBODY)], [409], "open"),
-        ([("claim", None), ("claim", None)], [200, 409], "claimed"),
-        ([("claim", None), ("arrive", None), ("outcome", NOBODY)], [200, 200, 200], "closed"),
-        ([("claim", None), ("outcome", NOBODY)], [200, 200], "closed"),
-        ([("claim", None), ("outcome", NOBODY), ("arrive", None)], [200, 200, 409], "closed"),
-        ([("claim", None), ("outcome", NOBODY), ("outcome", NOBODY)], [200, 200, 409], "closed"),
-        ([("claim", None), ("arrive", None), ("arrive", None)], [200, 200, 409], "arrived"),
-    ],
-)
+# steps → status code of each step, and the incident's state afterwards
+STATE_TABLE: list[tuple[list[tuple[str, dict[str, Any] | None]], list[int], str]] = [
+    ([("claim", None)], [200], "claimed"),
+    ([("arrive", None)], [409], "open"),
+    ([("outcome", NOBODY)], [409], "open"),
+    ([("claim", None), ("claim", None)], [200, 409], "claimed"),
+    ([("claim", None), ("arrive", None), ("outcome", NOBODY)], [200, 200, 200], "closed"),
+    ([("claim", None), ("outcome", NOBODY)], [200, 200], "closed"),
+    ([("claim", None), ("outcome", NOBODY), ("arrive", None)], [200, 200, 409], "closed"),
+    ([("claim", None), ("outcome", NOBODY), ("outcome", NOBODY)], [200, 200, 409], "closed"),
+    ([("claim", None), ("arrive", None), ("arrive", None)], [200, 200, 409], "arrived"),
+]
+
+
+def _fresh_incident(factory: sessionmaker[Session]) -> uuid.UUID:
+    with factory() as db:
+        incident = add_incident(db, "cam-n", zone="plein")
+        db.commit()
+        return incident
+
+
 def test_state_machine(
-    https_client: Callable[[], TestClient],
-    session_factory: sessionmaker[Session],
-    scene: dict[str, Any],
-    steps: list[tuple[str, dict[str, Any] | None]],
-    expected_codes: list[int],
-    final_state: str,
+    https_client: Callable[[], TestClient], session_factory: sessionmaker[Session], scene: dict[str, Any]
 ) -> None:
     client = https_client()
     olga = scene["people"]["olga"].headers
-    incident: uuid.UUID = scene["incident"]
-    codes = [
-        client.post(f"/api/v1/incidents/{incident}/{step}", json=body, headers=olga).status_code for step, body in steps
-    ]
-    assert codes == expected_codes
-    with session_factory() as db:
-        row = db.get(Incident, incident)
-        assert row is not None and row.state == final_state
-        if final_state == "closed":
-            assert row.close_reason == "outcome" and row.closed_at is not None
-            claim = db.get(IncidentClaim, incident)
-            assert claim is not None and claim.finished_at is not None
+    for steps, expected_codes, final_state in STATE_TABLE:
+        incident = _fresh_incident(session_factory)
+        codes = [
+            client.post(f"/api/v1/incidents/{incident}/{step}", json=body, headers=olga).status_code
+            for step, body in steps
+        ]
+        assert codes == expected_codes, steps
+        with session_factory() as db:
+            row = db.get(Incident, incident)
+            assert row is not None and row.state == final_state, steps
+            if final_state == "closed":
+                assert row.close_reason == "outcome" and row.closed_at is not None
+                claim = db.get(IncidentClaim, incident)
+                assert claim is not None and claim.finished_at is not None
+            # Close any claim left open, so the next case is not affected by this one.
+            leftover = db.get(IncidentClaim, incident)
+            if leftover is not None and leftover.finished_at is None:
+                leftover.finished_at = row.updated_at
+                db.commit()
 
 
 def test_ownership_and_scope(
@@ -98,36 +107,41 @@ def test_ownership_and_scope(
     assert actions == ["incident.claim", "incident.close"]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ({"outcome": "confirmed_use"}, 200),
-        ({"outcome": "false_alarm", "category": "drink"}, 200),
-        ({"outcome": "false_alarm"}, 422),
-        ({"outcome": "nobody_there", "category": "phone"}, 422),
-        ({"outcome": "false_alarm", "category": "umbrella"}, 422),
-        ({"outcome": "confirmed_use", "remark": "x" * 200}, 200),
-        ({"outcome": "confirmed_use", "remark": "x" * 201}, 422),
-        ({"outcome": "confirmed_use", "image": "data:image/jpeg;base64,AAAA"}, 422),
-    ],
-)
+# outcome body → status code
+OUTCOME_TABLE: list[tuple[dict[str, Any], int]] = [
+    ({"outcome": "confirmed_use"}, 200),
+    ({"outcome": "false_alarm", "category": "drink"}, 200),
+    ({"outcome": "false_alarm"}, 422),
+    ({"outcome": "nobody_there", "category": "phone"}, 422),
+    ({"outcome": "false_alarm", "category": "umbrella"}, 422),
+    ({"outcome": "confirmed_use", "remark": "x" * 200}, 200),
+    ({"outcome": "confirmed_use", "remark": "x" * 201}, 422),
+    ({"outcome": "confirmed_use", "image": "data:image/jpeg;base64,AAAA"}, 422),
+]
+
+
 def test_outcome_validation(
-    https_client: Callable[[], TestClient],
-    session_factory: sessionmaker[Session],
-    scene: dict[str, Any],
-    body: dict[str, Any],
-    expected: int,
+    https_client: Callable[[], TestClient], session_factory: sessionmaker[Session], scene: dict[str, Any]
 ) -> None:
     client = https_client()
     olga = scene["people"]["olga"].headers
-    url = f"/api/v1/incidents/{scene['incident']}"
-    assert client.post(f"{url}/claim", headers=olga).status_code == 200
-    assert client.post(f"{url}/outcome", json=body, headers=olga).status_code == expected
-    if expected == 200:
+    for body, expected in OUTCOME_TABLE:
+        incident = _fresh_incident(session_factory)
+        url = f"/api/v1/incidents/{incident}"
+        assert client.post(f"{url}/claim", headers=olga).status_code == 200
+        assert client.post(f"{url}/outcome", json=body, headers=olga).status_code == expected, body
         with session_factory() as db:
-            stored = db.scalar(select(IncidentOutcome).where(IncidentOutcome.incident_id == scene["incident"]))
-            assert stored is not None and stored.outcome == body["outcome"]
-            assert stored.category == body.get("category") and stored.model_version == "1.0"
+            stored = db.scalar(select(IncidentOutcome).where(IncidentOutcome.incident_id == incident))
+            if expected == 200:
+                assert stored is not None and stored.outcome == body["outcome"], body
+                assert stored.category == body.get("category") and stored.model_version == "1.0"
+            else:
+                assert stored is None, body
+                # Release the claim, so dispatch state does not leak into the next case.
+                claim = db.get(IncidentClaim, incident)
+                assert claim is not None
+                db.delete(claim)
+                db.commit()
 
 
 def test_outcome_categories_carry_the_personal_data_warning(
