@@ -183,11 +183,15 @@ def provision_camera(
         (staging / "keys").chmod(0o700)
         (staging / "keys" / "platform.key").write_text(public_certificate(platform_key))
         config_path = staging / "camera.yaml"
-        config_path.write_text(
-            f"# Camera {request.camera_id}, provisioned by nitrosignal platform camera provision.\n"
-            "# Check it on the device: nitrosignal detector validate /etc/nitrosignal/camera.yaml\n"
-            + yaml.safe_dump(camera_config(request), sort_keys=False)
-        )
+        header = [
+            f"# Camera {request.camera_id}, provisioned by nitrosignal platform camera provision.",
+            "# Check it on the device: nitrosignal detector validate /etc/nitrosignal/camera.yaml",
+        ]
+        if request.zones:
+            # Only the device sees the image, so only the installer can draw the zones' polygons.
+            zones = ", ".join(request.zones)
+            header.append(f"# Zones registered on the platform: {zones}; add their polygons under zones.")
+        config_path.write_text("\n".join(header) + "\n" + yaml.safe_dump(camera_config(request), sort_keys=False))
         validated = _validate_with_detector(config_path)
         dropin = staging / "systemd" / "nitrosignal-detector.service.d" / "10-platform.conf"
         dropin.parent.mkdir(parents=True)
