@@ -51,8 +51,14 @@ def test_officer_cannot_see_another_teams_area(platform: LivePlatform, page: Pag
     page.goto("/app/cameras")
     expect(page.locator("h1")).to_have_text("Geen toegang")
     # The other team's officer does see it, through the live stream after a new alert too.
-    page.context.clear_cookies()
-    login(page, "boa.dekker")
+    page.get_by_role("link", name="Instellingen").click()
+    page.get_by_role("button", name="Uitloggen").click()
+    expect(page.locator("h1")).to_have_text("Inloggen")
+    page.goto("/app/")
+    expect(page.locator("h1")).to_have_text("Inloggen")  # the session is really gone
+    page.locator("#username").fill("boa.dekker")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").press("Enter")
     expect(page.locator(f'[data-incident-id="{theirs}"]')).to_be_visible()
     expect(page.locator(f'[data-incident-id="{mine}"]')).to_have_count(0)
 
@@ -76,6 +82,16 @@ def test_service_worker_registers_and_replaces_notifications_by_tag(platform: Li
     assert [a["action"] for a in built["options"]["actions"]] == ["claim", "open"]
     assert built["options"]["data"]["url"] == "/app/incidents/abc"
     assert "trap-pier" in built["title"]
+    # A tap on the body or "open" opens the incident; "claim" opens it with ?claim=1 (the page claims).
+    data = built["options"]["data"]
+    assert (
+        worker.evaluate("([d, a]) => self.notificationTarget(d, a)", [data, ""])
+        == f"{platform.base_url}/app/incidents/abc"
+    )
+    assert worker.evaluate("([d, a]) => self.notificationTarget(d, a)", [data, "open"]).endswith("/app/incidents/abc")
+    assert worker.evaluate("([d, a]) => self.notificationTarget(d, a)", [data, "claim"]).endswith(
+        "/app/incidents/abc?claim=1"
+    )
     # Two pushes for one incident leave one notification (replace by tag); an end removes it.
     count = worker.evaluate(
         """async (p) => {
@@ -100,7 +116,7 @@ def test_service_worker_registers_and_replaces_notifications_by_tag(platform: Li
     key = page.evaluate("fetch('/api/v1/push/vapid-public-key').then((r) => r.json())")
     assert len(key["public_key"]) > 80
     sw_source = page.evaluate("fetch('/sw.js').then((r) => r.text())")
-    assert sw_source.count("event.waitUntil(") >= 5  # install, activate, message, push, notificationclick
+    assert sw_source.count("event.waitUntil(") >= 6  # install, activate, message, push, click, subscription change
 
 
 @pytest.mark.browser

@@ -3,7 +3,7 @@
 import { api, ApiError, rememberCsrfToken } from "./api.js";
 import { initI18n, onLanguageChange, setLanguage, currentLanguage, t } from "./i18n.js";
 import { LiveStream } from "./live.js";
-import { registerServiceWorker } from "./push.js";
+import { forgetSubscription, registerServiceWorker, syncSubscription } from "./push.js";
 import { h, render, toast } from "./ui.js";
 
 const ROUTES = [
@@ -52,12 +52,14 @@ const ctx = {
     ctx.events.dispatchEvent(new CustomEvent("incident", { detail: incident }));
   },
   async logout() {
+    await forgetSubscription();
     try {
       await api("/auth/logout", { method: "POST" });
     } catch {
       /* the session may already be gone */
     }
     ctx.me = null;
+    ctx.pushSynced = false;
     ctx.incidents.clear();
     if (ctx.live) ctx.live.stop();
     ctx.live = null;
@@ -124,7 +126,13 @@ async function route() {
     render(h("h1", {}, t("error.forbidden_title")), h("p", {}, t("error.forbidden")));
     return undefined;
   }
-  if (ctx.me) startLive();
+  if (ctx.me) {
+    startLive();
+    if (!ctx.pushSynced) {
+      ctx.pushSynced = true;
+      syncSubscription();
+    }
+  }
   renderNav();
   try {
     const module = await import(`./views/${match.r.view}.js`);
@@ -252,6 +260,12 @@ async function boot() {
     ctx.serviceWorker = registration;
     if (navigator.serviceWorker) navigator.serviceWorker.ready.then(tellServiceWorkerLanguage);
   });
+  if (navigator.serviceWorker) {
+    // The browser renewed the push subscription while no page was open to register it: do it now.
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "push-renewed" && ctx.me) syncSubscription();
+    });
+  }
   try {
     await loadMe();
   } catch (error) {

@@ -45,6 +45,44 @@ export async function subscribePush() {
       applicationServerKey: urlBase64ToUint8Array(key),
     });
   }
-  await api("/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+  await registerWithPlatform(subscription);
   return subscription;
+}
+
+const REGISTERED_KEY = "nitrosignal.pushRegistered";
+
+async function registerWithPlatform(subscription) {
+  await api("/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+  localStorage.setItem(REGISTERED_KEY, subscription.endpoint);
+}
+
+/**
+ * After sign-in: if this browser has a push subscription the platform may not know (a new user on a
+ * shared phone, or a subscription the browser renewed), register it again. Quiet on failure.
+ */
+export async function syncSubscription() {
+  try {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) return;
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    const subscription = registration ? await registration.pushManager.getSubscription() : null;
+    if (subscription && localStorage.getItem(REGISTERED_KEY) !== subscription.endpoint) {
+      await registerWithPlatform(subscription);
+    }
+  } catch (error) {
+    console.warn("push subscription sync failed", error);
+  }
+}
+
+/** On sign-out: stop pushes to this device for this user (a shared phone must not page the last user). */
+export async function forgetSubscription() {
+  try {
+    if (!("serviceWorker" in navigator)) return;
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    const subscription = registration ? await registration.pushManager.getSubscription() : null;
+    if (!subscription) return;
+    await api("/push/subscriptions", { method: "DELETE", body: { endpoint: subscription.endpoint } });
+    localStorage.removeItem(REGISTERED_KEY);
+  } catch (error) {
+    console.warn("push unsubscribe failed", error);
+  }
 }

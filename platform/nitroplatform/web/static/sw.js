@@ -142,18 +142,25 @@ self.addEventListener("push", (event) => {
   event.waitUntil(showIncident(payload));
 });
 
-/** Focus an open app window and navigate it, or open a new one. */
-async function openIncident(data, action) {
+/** The URL a notification opens: the incident, with ?claim=1 for the "claim" action. */
+function notificationTarget(data, action) {
   const target = new URL(data.url || "/app/", self.location.origin);
   if (action === "claim") target.searchParams.set("claim", "1");
+  return target.href;
+}
+self.notificationTarget = notificationTarget;
+
+/** Focus an open app window and navigate it, or open a new one. */
+async function openIncident(data, action) {
+  const target = notificationTarget(data, action);
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   for (const client of windows) {
     if (new URL(client.url).origin === self.location.origin && "focus" in client) {
       const focused = await client.focus();
-      return focused.navigate ? focused.navigate(target.href) : focused;
+      return focused.navigate ? focused.navigate(target) : focused;
     }
   }
-  return self.clients.openWindow(target.href);
+  return self.clients.openWindow(target);
 }
 self.openIncident = openIncident;
 
@@ -162,4 +169,19 @@ self.addEventListener("notificationclick", (event) => {
   // "claim" opens the incident with ?claim=1: the page claims it with the officer's session and CSRF
   // token, and shows the result. A tap on the body, or "open", just opens the incident.
   event.waitUntil(openIncident(event.notification.data || {}, event.action));
+});
+
+// Push services renew subscriptions now and then (and expire them: 404/410 on the platform side). Subscribe
+// again with the same VAPID key; an open page registers the new one with the platform, which needs the
+// officer's session, and the next start of the app does so otherwise (push.js syncSubscription).
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil((async () => {
+    const old = event.oldSubscription;
+    const key = old && old.options ? old.options.applicationServerKey : null;
+    if (key && !event.newSubscription) {
+      await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    }
+    const windows = await self.clients.matchAll({ type: "window" });
+    for (const client of windows) client.postMessage({ type: "push-renewed" });
+  })());
 });
