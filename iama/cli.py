@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 import yaml
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from iama import service
@@ -67,6 +68,11 @@ def _run(database_url: str | None, action: Callable[[Session], T]) -> T:
     except (WorkflowError, service.NotFoundError, AnswerError, KeyError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from error
+    except OperationalError as error:
+        typer.echo(
+            f"database error: {error.orig}; is the database migrated? run: nitrosignal platform db upgrade", err=True
+        )
+        raise typer.Exit(code=2) from error
 
 
 @app.command("questionnaires")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +102,13 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def _environment(autoescape: bool) -> Environment:
+    # Markdown keeps the template's line breaks (blank lines end quotes and tables); HTML trims them.
     return Environment(
         loader=PackageLoader("iama.exports", "templates"),
         autoescape=select_autoescape(["html"]) if autoescape else False,
         undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        trim_blocks=autoescape,
+        lstrip_blocks=autoescape,
     )
 
 
@@ -152,7 +154,9 @@ def _context(document: RecordDocument, facts: list[dict[str, Any]] | None) -> di
 
 def render_markdown(document: RecordDocument) -> str:
     """The record as Markdown."""
-    return _environment(autoescape=False).get_template("record.md").render(**_context(document, None))
+    text = _environment(autoescape=False).get_template("record.md").render(**_context(document, None))
+    # Template logic leaves runs of blank lines; Markdown needs one between blocks, never more.
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 def render_html(document: RecordDocument, *, facts: list[dict[str, Any]] | None = None) -> str:

@@ -154,3 +154,27 @@ def test_cli_from_example_to_approved_export(tmp_path: Path) -> None:
     imported = run("import", str(out))
     assert "approved" in run("status")
     assert run("status", imported).splitlines()[1] == "status: approved (version 1)"
+
+
+@pytest.mark.parametrize(
+    ("questionnaire_id", "expected_parts"),
+    [
+        (
+            "iama-v2-2026",
+            [
+                "Deel 1 – Waarom?",
+                "Deel 2 – Wat?",
+                "Deel 3 – Hoe?",
+                "Deel 4 – Mensenrechten",
+                "Deel 5 – Afsluiting",
+                "Advies en besluit",
+            ],
+        )
+    ],
+)
+def test_markdown_has_one_heading_per_part(
+    session: Session, filled_record: int, settings: IamaSettings, questionnaire_id: str, expected_parts: list[str]
+) -> None:
+    text = export_record(session=session, record_id=filled_record, fmt="md", settings=settings).content.decode()
+    assert [line[3:] for line in text.splitlines() if line.startswith("## ")] == expected_parts
+    assert "\n\n**1.1.2**" in text and "(niet van toepassing)" in text  # hidden 1.3.3 is marked, not dropped
