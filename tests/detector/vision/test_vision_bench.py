@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from detector.bench import BenchReport, run_bench
+from detector.bench import BenchReport, run_bench, scan_video
 from detector.model import LoadedModel
 from detector.settings import AnalysisSettings
 
@@ -48,6 +48,7 @@ def test_vision_bench_report(
     assert set(report.stage_ms) == {"pose", "evidence", "classify", "total"}
     assert all(stats.p50 <= stats.p95 for stats in report.stage_ms.values())
     assert report.people_max >= 1 and report.confirmed_alerts == 0
+    assert report.cpu_ms_per_frame > 0 and report.bare_pose_cpu_ms_per_frame > 0
     assert BenchReport.model_validate_json(report.model_dump_json()) == report
 
 
@@ -59,3 +60,10 @@ def test_vision_bench_rescales_frames(tmp_path: Path, shipped_model: LoadedModel
 def test_vision_bench_refuses_a_missing_video(tmp_path: Path, shipped_model: LoadedModel) -> None:
     with pytest.raises(ValueError, match="cannot open video"):
         run_bench(tmp_path / "none.mp4", None, AnalysisSettings(), shipped_model)
+
+
+def test_vision_scan_video_counts_frames_and_alerts(tmp_path: Path, shipped_model: LoadedModel) -> None:
+    """Two people walking, no balloon: every frame analysed, nothing confirmed."""
+    scan = scan_video(_clip(tmp_path, 8), None, AnalysisSettings(), shipped_model)
+    assert scan.frames_analysed == 8 and scan.confirmed_alerts == 0
+    assert scan.positive_frames == 0 and 0.0 <= scan.max_score < shipped_model.card.threshold

@@ -149,3 +149,19 @@ def test_vision_video_mode_tracks_over_frames() -> None:
     with PoseEstimator(PoseSettings(running_mode="video")) as estimator:
         counts = [len(estimator.estimate(image, timestamp_ms=40 * i)) for i in range(3)]
     assert counts == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("track_regions", "expected"),
+    [
+        # Round-robin tiles: the small person is seen on tile frames only (0, 4, 8 with one tile each 4 frames).
+        (False, [2, 1, 1, 1, 1, 1, 1, 1, 2]),
+        # Regions keep re-analysing where the small person was found: seen on every frame.
+        (True, [2, 2, 2, 2, 2, 2, 2, 2, 2]),
+    ],
+)
+def test_vision_round_robin_tiles_and_regions(track_regions: bool, expected: list[int]) -> None:
+    image = read_image(CLASSROOM_FRAME)
+    settings = PoseSettings(tile_every_n_frames=4, tiles_per_scan="one", track_regions=track_regions)
+    with PoseEstimator(settings) as estimator:
+        assert [len(estimator.estimate(image)) for _ in range(9)] == expected
