@@ -79,7 +79,7 @@ def synth(
     manifest: Path | None = typer.Option(
         None, help="Provenance manifest of the data folder (default: shipped one for the shared collection)."
     ),
-    scenes_per_person: int = typer.Option(4, help="Scenes composed per usable person."),
+    scenes_per_person: int = typer.Option(10, help="Scenes composed per usable person."),
     positives_only: bool = typer.Option(False, help="Only balloon-at-mouth scenes with real balloons (eval sets)."),
     hand_near_mouth: float | None = typer.Option(
         None, help="Only people with a hand within this many body scales of the mouth."
@@ -128,7 +128,7 @@ def crops(
 def fit(
     dataset: Path = typer.Argument(..., help="Training dataset folder (labels.csv + dataset.yaml)."),
     run: Path = typer.Option(DEFAULT_WORK / "run", help="Checkpoint folder (last.pt, best.pt), outside the repo."),
-    epochs: int = typer.Option(40, help="Most epochs (early stopping may end sooner)."),
+    epochs: int = typer.Option(50, help="Most epochs (early stopping may end sooner)."),
     seed: int = typer.Option(0, help="Seed for initialisation and shuffling."),
     architecture: str = typer.Option("compact-cnn", help="compact-cnn or mobilenet_v3_small (from scratch)."),
     resume: Path | None = typer.Option(None, help="last.pt to continue from."),

@@ -63,8 +63,8 @@ class SynthConfig(BaseModel):
         description="Sub-folders of the data folder whose people carry composites.",
     )
     balloons: str = Field(default="balloons", description="Sub-folder with balloon photos and their boxes.csv.")
-    scenes_per_person: int = Field(default=4, ge=1, le=64, description="Scenes composed per usable person.")
-    max_people_per_photo: int = Field(default=2, ge=1, description="Usable people per photo that carry scenes.")
+    scenes_per_person: int = Field(default=10, ge=1, le=64, description="Scenes composed per usable person.")
+    max_people_per_photo: int = Field(default=3, ge=1, description="Usable people per photo that carry scenes.")
     max_side_px: int = Field(default=1280, ge=128, description="Host photos are shrunk to this longest side.")
     min_person_scale_px: float = Field(default=24.0, gt=0, description="Smallest body scale that carries a scene.")
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS), description="Scene mix.")
