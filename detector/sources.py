@@ -189,8 +189,8 @@ class CaptureThread:
         next_media = 0.0
         position = 0
         while not self._stop.is_set():
-            ok, image = capture.read()
-            if not ok or image is None:
+            # grab() decodes; the BGR conversion in retrieve() is paid only for frames that will be analysed.
+            if not capture.grab():
                 if isinstance(settings, FileSource) and position > 0:
                     if settings.loop:
                         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -212,6 +212,9 @@ class CaptureThread:
             if media_s + 1e-9 < next_media:
                 continue
             next_media = max(next_media + interval, media_s)
+            ok, image = capture.retrieve()
+            if not ok or image is None:
+                return False
             pixels = cast("npt.NDArray[np.uint8]", image)
             frame = CapturedFrame(image=pixels, index=position - 1, media_s=media_s, captured_at=time.monotonic())
             while not self._frames.put(frame, block=blocking, timeout_s=0.2):
