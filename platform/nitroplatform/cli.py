@@ -242,7 +242,12 @@ def bench(
     from nitroplatform.bench import BenchConfig, run_bench
 
     config = BenchConfig(
-        seconds=seconds, cameras=cameras, heartbeat_interval_s=heartbeat_interval, sender_processes=sender_processes
+        seconds=seconds,
+        cameras=cameras,
+        heartbeat_interval_s=heartbeat_interval,
+        sender_processes=sender_processes,
+        restart_at_s=restart_at,
+        alerts_per_incident=alerts_per_incident,
     )
     typer.echo(json.dumps(run_bench(database_url, config), indent=2))
 
