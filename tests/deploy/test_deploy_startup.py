@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import text
 
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.migrate import current_revision, head_revision, upgrade
+from nitroplatform.launcher import free_tcp_port, wait_ready
 from nitroplatform.ops.startup import (
     StartupError,
     check_platform_keys,
@@ -108,13 +112,18 @@ def test_entry_point_refuses_to_start(
         ({"NITROSIGNAL_SECRET_KEY_FILE": "{dir}/s"}, {"NITROSIGNAL_SECRET_KEY": "value"}, contextlib.nullcontext()),
         ({"OTHER_FILE": "{dir}/s"}, {"OTHER_FILE": "{dir}/s"}, contextlib.nullcontext()),
         (
+            {"NITROSIGNAL_SERVER_SECRET_KEY_FILE": "{dir}/s"},
+            {"NITROSIGNAL_SERVER_SECRET_KEY_FILE": "{dir}/s"},
+            contextlib.nullcontext(),
+        ),
+        (
             {"NITROSIGNAL_SECRET_KEY_FILE": "{dir}/s", "NITROSIGNAL_SECRET_KEY": "x"},
             {},
             pytest.raises(StartupError, match="set only one"),
         ),
         ({"NITROSIGNAL_SECRET_KEY_FILE": "{dir}/missing"}, {}, pytest.raises(StartupError, match="cannot read")),
     ],
-    ids=["file-read", "other-prefix-untouched", "both-set", "missing-file"],
+    ids=["file-read", "other-prefix-untouched", "setting-named-file-untouched", "both-set", "missing-file"],
 )
 def test_file_variables(
     environ: dict[str, str],
@@ -199,3 +208,47 @@ def test_startup_on_an_older_database_upgrades_it(fresh_database: DatabaseFactor
     report = run_startup(Settings(database_url=url, data_dir=tmp_path), db_timeout_s=10)
     assert report.revision_before == "0001_core"
     assert report.revision_after == head_revision()
+
+
+def _container_environment(tmp_path: Path, url: str) -> dict[str, str]:
+    """The platform container's environment (Dockerfile ENV + compose environment), paths moved into tmp."""
+    repo = Path(__file__).resolve().parents[2] / "deploy" / "platform"
+    compose = yaml.safe_load((repo / "compose.yaml").read_text())["services"]["platform"]["environment"]
+    dockerfile = (repo / "Dockerfile").read_text().replace("\\\n", " ")
+    env_line = next(line for line in dockerfile.splitlines() if line.startswith("ENV PATH="))
+    image_env = dict(part.split("=", 1) for part in shlex.split(env_line.removeprefix("ENV ")))
+    secrets = tmp_path / "run-secrets"
+    secrets.mkdir()
+    (secrets / "database_url").write_text(url)
+    (secrets / "secret_key").write_text(STRONG_SECRET)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NITROSIGNAL_")}
+    for name, value in {**image_env, **compose}.items():
+        if name.startswith("NITROSIGNAL_"):
+            env[name] = str(value).replace("/run/secrets", str(secrets)).replace("/var/lib/nitrosignal", str(tmp_path))
+    env["NITROSIGNAL_HTTP_HOST"] = "127.0.0.1"
+    env["NITROSIGNAL_HTTP_PORT"] = str(free_tcp_port())
+    env["NITROSIGNAL_INGEST_BIND"] = f"tcp://127.0.0.1:{free_tcp_port()}"
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fresh_database", BACKENDS, indirect=True)
+def test_container_entrypoint_and_command_serve_a_ready_platform(
+    fresh_database: DatabaseFactory, tmp_path: Path
+) -> None:
+    # ENTRYPOINT ["python", "-m", "nitroplatform.ops.startup", "--init-keys", "--"] + CMD ["nitrosignal", ...]
+    env = _container_environment(tmp_path, fresh_database())
+    nitrosignal = str(Path(sys.executable).parent / "nitrosignal")
+    argv = [sys.executable, "-m", "nitroplatform.ops.startup", "--init-keys", "--", nitrosignal, "platform", "serve"]
+    log = tmp_path / "platform.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        ready = wait_ready(f"http://127.0.0.1:{env['NITROSIGNAL_HTTP_PORT']}", timeout_s=90, process=process)
+        assert ready
+        key = tmp_path / "keys" / "platform.key_secret"
+        assert key.stat().st_mode & 0o777 == 0o600
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert "database migrated" in log.read_text()

@@ -61,11 +61,16 @@ def load_file_variables(environ: MutableMapping[str, str]) -> list[str]:
     """Replace each ``NITROSIGNAL_X_FILE`` by ``NITROSIGNAL_X`` with the file's contents (one trailing newline
     stripped). Returns the names set.
 
+    Settings whose own name ends in ``_file`` (``NITROSIGNAL_SERVER_SECRET_KEY_FILE``) are paths the
+    platform reads itself, and are left alone.
+
     Raises:
         StartupError: if both ``X`` and ``X_FILE`` are set, or the file cannot be read.
     """
     names = []
     for key in sorted(k for k in environ if k.startswith(ENV_PREFIX) and k.endswith(FILE_SUFFIX)):
+        if key.removeprefix(ENV_PREFIX).lower() in Settings.model_fields:
+            continue
         target = key[: -len(FILE_SUFFIX)]
         if target in environ:
             raise StartupError(f"both {target} and {key} are set; set only one")
