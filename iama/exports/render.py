@@ -97,6 +97,8 @@ WORDS: dict[str, dict[str, str]] = {
         "facts": "System facts",
         "source": "Source",
         "hashed": "part of the hash",
+        "versions": "Versions",
+        "changed": "Changed answers",
     },
 }
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from iama import service
 from iama.config import IamaSettings
 from iama.storage.models import ImmutableSnapshotError
-from iama.workflow import WorkflowError, target_status
+from iama.workflow import WorkflowError, check_completeness, target_status
 
 
 @pytest.mark.parametrize(
@@ -154,3 +154,28 @@ def test_rejected_risk_blocks_approval_and_refusal_needs_reasons(
     record = service.refuse(session=session, record_id=filled_record, actor="carol", reasons="Risico 1 te groot")
     assert record.status == "refused"
     assert service.reopen(session=session, record_id=filled_record, actor="alice", reason="mitigeren").version == 2
+
+
+@pytest.mark.parametrize(
+    ("questionnaire_id", "answers", "expected_missing"),
+    [
+        ("iama-v1-2021", {}, 58),
+        ("iama-v1-2021", {"1.1.1": "Overlast op de boulevard."}, 57),
+        ("iama-v2-2026", {}, 71),  # 1.3.2–1.3.4, 2.2A and 2.2B are hidden until their gate is answered
+        ("iama-v2-2026", {"1.3.1": "no", "1.3.2": "no"}, 70),  # 1.3.4 stays hidden: no statutory task
+    ],
+)
+def test_empty_records_list_what_is_missing(
+    session: Session, questionnaire_id: str, answers: dict[str, Any], expected_missing: int
+) -> None:
+    service.create_deployment(session=session, deployment=service.DeploymentIn(id="other", name="Andere inzet"))
+    record = service.create_record(
+        session=session, deployment_id="other", questionnaire_id=questionnaire_id, author="alice"
+    )
+    service.set_answers(session=session, record_id=record.id, answers=answers, actor="alice")
+    report = check_completeness(
+        service.questionnaire_of(record), service.answers_of(session=session, record_id=record.id)
+    )
+    assert len(report.missing) == expected_missing
+    with pytest.raises(WorkflowError, match=f"{expected_missing} required questions unanswered"):
+        service.submit(session=session, record_id=record.id, actor="alice")
