@@ -92,5 +92,9 @@
     const r = el.getBoundingClientRect();
     if (r.height < 44 || r.width < 44) small.push({ text: el.textContent.trim().slice(0, 30), w: r.width, h: r.height });
   }
-  return { contrast, labels, small };
+  // Untranslated keys or unfilled {placeholders} on screen mean a catalog gap.
+  const text = document.body.innerText;
+  const untranslated = [...text.matchAll(/\{\w+\}|\b[a-z_]+\.[a-z_]+\.?[a-z_]*\b/g)]
+    .map((m) => m[0]).filter((s) => s.startsWith("{") || /^(app|nav|incident|incidents|outcome|action|location|push|settings|error|login|overview|cameras|teams|privacy|audit|precision|state|category|camera_status|role|time|common|net|live)\./.test(s));
+  return { contrast, labels, small, untranslated };
 })()

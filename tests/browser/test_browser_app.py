@@ -113,6 +113,8 @@ def test_service_worker_registers_and_replaces_notifications_by_tag(platform: Li
     # The settings screen offers push; the VAPID key comes from the platform.
     page.goto("/app/settings")
     expect(page.locator("#push-subscribe")).to_be_enabled()
+    screenshot(page, "05-settings")
+    assert accessibility_report(page)["untranslated"] == []
     key = page.evaluate("fetch('/api/v1/push/vapid-public-key').then((r) => r.json())")
     assert len(key["public_key"]) > 80
     sw_source = page.evaluate("fetch('/sw.js').then((r) => r.text())")
@@ -159,6 +161,8 @@ def test_contrast_labels_and_targets_on_main_screens(
     expect(page.locator("h1")).to_have_text("Inloggen")
     assert page.evaluate("document.documentElement.dataset.theme") == scheme
     screens = {"login": accessibility_report(page)}
+    if scheme == "light":
+        screenshot(page, "00-login")
     login(page, officer)
     expect(page.locator(f'[data-incident-id="{incident}"]')).to_be_visible()
     screens["list"] = accessibility_report(page)
@@ -177,6 +181,7 @@ def test_contrast_labels_and_targets_on_main_screens(
         assert report["contrast"] == [], f"{scheme} {name}: contrast below AA: {report['contrast']}"
         assert report["labels"] == [], f"{scheme} {name}: controls without an accessible name: {report['labels']}"
         assert report["small"] == [], f"{scheme} {name}: touch targets under 44 px: {report['small']}"
+        assert report["untranslated"] == [], f"{scheme} {name}: untranslated text: {report['untranslated']}"
 
 
 @pytest.mark.browser

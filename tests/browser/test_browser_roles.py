@@ -75,6 +75,7 @@ def test_coordinator_overview_cameras_and_teams(platform: LivePlatform, page: Pa
     expect(page.locator(f'#recent-incidents [data-incident-id="{handled}"]')).to_contain_text("Gesloten")
     expect(page.locator("#stat-open")).to_have_text("2")
     screenshot(page, "10-coordinator-overview")
+    assert accessibility_report(page)["untranslated"] == []
 
     page.get_by_role("link", name="Camera's").click()
     expect(page.locator("#camera-list li")).to_have_count(5)
@@ -89,7 +90,7 @@ def test_coordinator_overview_cameras_and_teams(platform: LivePlatform, page: Pa
     expect(page.locator(".sketch .sketch-camera")).to_have_count(5)
     screenshot(page, "11-coordinator-cameras")
     report = accessibility_report(page)
-    assert report["contrast"] == [] and report["labels"] == []
+    assert report["contrast"] == [] and report["labels"] == [] and report["untranslated"] == []
 
     page.get_by_role("link", name="Teams en routes").click()
     expect(page.locator("#team-list")).to_contain_text("Team Boulevard")
@@ -99,6 +100,7 @@ def test_coordinator_overview_cameras_and_teams(platform: LivePlatform, page: Pa
     expect(page.locator("#route-list")).to_contain_text("18:00–02:00")
     expect(page.locator("#silence-list")).to_contain_text("Werkzaamheden aan de kade")
     screenshot(page, "12-coordinator-teams")
+    assert accessibility_report(page)["untranslated"] == []
 
 
 def test_privacy_officer_sees_iama_entry_and_audit_log(platform: LivePlatform, page: Page) -> None:
@@ -119,6 +121,7 @@ def test_privacy_officer_sees_iama_entry_and_audit_log(platform: LivePlatform, p
     page.get_by_label("Zoeken in het auditlog").fill("")
     page.evaluate("document.activeElement.blur()")
     screenshot(page, "13-privacy-audit")
+    assert accessibility_report(page)["contrast"] == []
 
 
 def test_ml_engineer_sees_field_precision_chart(platform: LivePlatform, page: Page) -> None:
@@ -146,3 +149,4 @@ def test_ml_engineer_sees_field_precision_chart(platform: LivePlatform, page: Pa
     screenshot(page, "14-ml-precision")
     report = accessibility_report(page)
     assert report["contrast"] == [], report["contrast"]
+    assert report["untranslated"] == [], report["untranslated"]

@@ -35,7 +35,7 @@ export async function view(ctx) {
       [t("settings.roles"), (me.roles || []).map((r) => t(`role.${r}`)).join(", ") || "—"],
       [t("settings.teams"), (me.teams || []).map((x) => (typeof x === "string" ? x : x.name)).join(", ") || "—"],
     ])),
-    h("section", { class: "card" }, h("h2", {}, t("push.title")), h("p", {}, t("push.intro")), pushStatus, pushButton),
+    h("section", { class: "card" }, h("h2", {}, t("push.section_title")), h("p", {}, t("push.intro")), pushStatus, pushButton),
     h("section", { class: "card" }, h("h2", {}, t("settings.display")),
       h("div", { class: "field" }, h("label", { for: "language-select" }, t("settings.language")), language)),
     h("button", { type: "button", class: "button button-block", id: "logout", onclick: () => ctx.logout() }, t("settings.logout")),
