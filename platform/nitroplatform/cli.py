@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
@@ -116,6 +117,7 @@ def camera_add(
     """Register a camera and its public key; the running ingest accepts it within seconds."""
     from nitroplatform.api.errors import DomainError
     from nitroplatform.api.schemas import CameraIn
+    from nitroplatform.audit.chain import record
     from nitroplatform.cameras import CameraProfile, register_camera
 
     if (public_key is None) == (public_key_file is None):
@@ -152,6 +154,14 @@ def camera_add(
                     deployment_id=body.deployment_id,
                 ),
             )
+            record(
+                session,
+                actor=_cli_actor(),
+                action="camera.create",
+                target_type="camera",
+                target_id=body.id,
+                detail={"site": body.site, "deployment_id": body.deployment_id},
+            )
             session.commit()
         except DomainError as exc:
             typer.echo(f"error: {exc.message}", err=True)
@@ -179,12 +189,14 @@ def camera_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
 def camera_remove(camera_id: str = typer.Argument(..., help="Id of the camera to remove.")) -> None:
     """Remove a camera; its key stops being accepted at the next registry refresh. History stays until retention."""
     from nitroplatform.api.errors import DomainError
+    from nitroplatform.audit.chain import record
     from nitroplatform.cameras import remove_camera
 
     settings = _load_settings()
     with _session(settings) as session:
         try:
             remove_camera(session, camera_id=camera_id)
+            record(session, actor=_cli_actor(), action="camera.remove", target_type="camera", target_id=camera_id)
             session.commit()
         except DomainError as exc:
             typer.echo(f"error: {exc.message}", err=True)
@@ -250,6 +262,11 @@ def bench(
         alerts_per_incident=alerts_per_incident,
     )
     typer.echo(json.dumps(run_bench(database_url, config), indent=2))
+
+
+def _cli_actor() -> str:
+    """Audit actor for command-line changes: the operating-system user who ran the command."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _session(settings: Settings) -> Session:

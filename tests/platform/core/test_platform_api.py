@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.auth.deps import Role
 from nitroplatform.db.models import utcnow
 from nitroplatform.incidents.service import apply_alerts
+from nitroplatform.people.record_models import AuditEntry
 from nitroplatform.settings import Settings
 
 GOOD_KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
@@ -100,6 +102,9 @@ def test_incidents_are_scoped_and_listed(
     assert client.get("/api/v1/incidents", headers=officer).json()["items"] == []
     one = result.incident_ids[0]
     assert client.get(f"/api/v1/incidents/{one}", headers=coordinator).json()["id"] == str(one)
+    with session_factory() as session:
+        views = session.scalars(select(AuditEntry).where(AuditEntry.action == "incident.view")).all()
+        assert [(entry.actor, entry.target_id) for entry in views] == [("coord", str(one))]
     hidden = client.get(f"/api/v1/incidents/{one}", headers=officer)
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
     assert client.get("/api/v1/incidents", headers={}).status_code == 401

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from nitroplatform.api.deps import SessionDep, SettingsDep
 from nitroplatform.api.errors import NotFoundError
 from nitroplatform.api.schemas import CameraIn, CameraOut, ErrorOut
+from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import AuthUser, CurrentUser, Role, require_roles
 from nitroplatform.auth.scope import can_see_camera, visible_camera_ids
 from nitroplatform.cameras import CameraProfile, camera_out, get_camera, list_cameras, register_camera
@@ -59,6 +60,14 @@ def create_camera(
             zones=tuple(body.zones),
             deployment_id=body.deployment_id,
         ),
+    )
+    record(
+        session,
+        actor=user.username,
+        action="camera.create",
+        target_type="camera",
+        target_id=body.id,
+        detail={"site": body.site, "deployment_id": body.deployment_id},
     )
     session.commit()
     ingest = request.app.state.runtime.ingest

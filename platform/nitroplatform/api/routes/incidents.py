@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from nitroplatform.api.deps import SessionDep
 from nitroplatform.api.errors import NotFoundError
 from nitroplatform.api.schemas import ErrorOut, IncidentOut, IncidentPage
+from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import CurrentUser
 from nitroplatform.auth.scope import can_see_camera, visible_camera_ids
 from nitroplatform.incidents.service import get_incident, list_incidents
@@ -44,4 +45,8 @@ def read_incident(incident_id: uuid.UUID, user: CurrentUser, session: SessionDep
     incident = get_incident(session, incident_id=incident_id)
     if not can_see_camera(user, session, incident.camera_id):
         raise NotFoundError(f"incident {incident_id} does not exist")
-    return IncidentOut.model_validate(incident)
+    result = IncidentOut.model_validate(incident)
+    # Who saw what is part of the accountability the audit log provides (issue 5 §8).
+    record(session, actor=user.username, action="incident.view", target_type="incident", target_id=str(incident_id))
+    session.commit()
+    return result
