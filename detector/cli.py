@@ -9,10 +9,15 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType, ModuleType
+from typing import TYPE_CHECKING
 
 import typer
 
 from detector.config import validate_config_file
+
+if TYPE_CHECKING:
+    from detector.model import LoadedModel
+    from detector.settings import AnalysisSettings
 
 app = typer.Typer(
     help="On-device detection. Frames stay in memory; only anonymous alerts and heartbeats leave the device.",
@@ -114,32 +119,55 @@ def run(
         raise typer.Exit(code=1)
 
 
+def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[AnalysisSettings, LoadedModel]:
+    """Analysis settings and the verified model: from a camera config if given, else the defaults."""
+    from detector.model import ModelLoadError, default_model_path, load_model
+    from detector.settings import AnalysisSettings
+
+    settings = AnalysisSettings()
+    model_path = model or default_model_path()
+    if config is not None:
+        from detector.config import ConfigError, load_config
+
+        try:
+            camera = load_config(config, with_files=False)
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(code=2) from exc
+        settings = camera.analysis
+        model_path = model or camera.resolved_model_path()
+    try:
+        return settings, load_model(model_path)
+    except ModelLoadError as exc:
+        typer.echo(f"cannot load the model: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+
+
 @app.command()
 def score(
     paths: list[Path] = typer.Argument(..., help="Images or folders of images to score."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
     model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
 ) -> None:
     """Print one JSON line per image: {"path", "people", "score"}, through the same code as live detection."""
-    from detector.model import default_model_path, load_model
     from detector.score import score_paths
-    from detector.settings import AnalysisSettings
 
-    loaded = load_model(model or default_model_path())
-    for line in score_paths(paths, AnalysisSettings(), loaded):
-        typer.echo(line.model_dump_json() if hasattr(line, "model_dump_json") else json.dumps(line.__dict__))
+    settings, loaded = _analysis_and_model(config, model)
+    for line in score_paths(paths, settings, loaded):
+        typer.echo(line.model_dump_json())
 
 
 @app.command()
 def bench(
     video: Path = typer.Option(..., "--video", help="Video file to analyse."),
     seconds: float = typer.Option(20.0, "--seconds", help="Analyse at most this many seconds of the video."),
+    frame_width: int | None = typer.Option(None, "--frame-width", help="Resize frames to this width first."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
     model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
 ) -> None:
     """Benchmark the pipeline on a video: fps, per-stage p50/p95 ms, bare pose fps and peak RSS, as JSON."""
     from detector.bench import run_bench
-    from detector.model import default_model_path, load_model
-    from detector.settings import AnalysisSettings
 
-    loaded = load_model(model or default_model_path())
-    report = run_bench(video, seconds, AnalysisSettings(), loaded)
-    typer.echo(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else json.dumps(report.__dict__))
+    settings, loaded = _analysis_and_model(config, model)
+    report = run_bench(video, seconds, settings, loaded, frame_width=frame_width)
+    typer.echo(report.model_dump_json(indent=2))
