@@ -212,3 +212,40 @@ def test_privacy_officers_take_a_deployment_to_an_approved_export(
     pdf = Path(download_info.value.path()).read_bytes()
     reader = PdfReader(io.BytesIO(pdf))
     assert "toegevoegd in de browser" in "".join(p.extract_text() for p in reader.pages)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_status"),
+    [("?organization=Gemeente%20X&contact_email=privacy%40x.nl", 200), ("?organization=Gemeente%20X", 400), ("", 400)],
+)
+def test_register_export_needs_organisation_and_contact(
+    platform_settings: Settings, query: str, expected_status: int
+) -> None:
+    with TestClient(make_app(platform_settings)) as client:
+        headers = login(client, "alice")
+        record_id = client.post("/api/v1/iama/example", headers=headers).json()["id"]
+        response = client.get(f"/api/v1/iama/records/{record_id}/export/register{query}", headers=headers)
+        assert response.status_code == expected_status, response.text
+        if expected_status == 200:
+            body = response.json()
+            assert (body["organization"], body["status"], body["standard_version"]) == (
+                "Gemeente X",
+                "In ontwikkeling",
+                "1.0",
+            )
+
+
+@pytest.mark.browser
+def test_new_deployment_and_empty_record_in_the_browser(server: str, browser: Browser) -> None:
+    page = open_as(browser, server, "alice", "/iama/")
+    page.fill("#dep-id", "haven-2027")
+    page.fill("#dep-name", "Haven, zomer 2027")
+    page.fill("#dep-purpose", "Lachgasoverlast bij de haven signaleren.")
+    click_and_wait(page, "#new-deployment button[type=submit]", "Inzet geregistreerd")
+    click_and_wait(page, "section[data-id='haven-2027'] button:has-text('iama-v1-2021')", "Nieuw record")
+    page.wait_for_selector("#status:has-text('draft')")
+    # 57 numbered questions plus our explanation field 4.3.1.t next to the seriousness rating.
+    assert page.inner_text("#missing").startswith("58 verplichte vragen open: 1.1.1,")
+    page.fill("textarea[data-q='1.1.1']", "Overlast bij de haven.")
+    click_and_wait(page, "#save", "Opgeslagen")
+    page.wait_for_selector("#missing:has-text('57 verplichte vragen open: 1.2.1,')")
