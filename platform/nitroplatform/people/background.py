@@ -67,7 +67,9 @@ def start_background_tasks(app: FastAPI, *, run_retention_loop: bool = True) -> 
         app.state.people_settings = policy
     if not isinstance(policy, PeopleSettings):
         raise TypeError("app.state.people_settings must be PeopleSettings")
-    notifier = Notifier(factory=factory, data_dir=settings.data_dir, policy=policy)
+    notifier = Notifier(
+        factory=factory, data_dir=settings.data_dir, policy=policy, offline_after_s=settings.offline_after_s
+    )
     app.state.notifier = notifier
     register_change_listener(notifier.on_change)
     notifier.start()

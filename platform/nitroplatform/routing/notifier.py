@@ -41,6 +41,7 @@ from nitroplatform.routing.engine import (
     team_officers,
 )
 from nitroplatform.routing.escalation import escalate_due
+from nitroplatform.routing.offline import OfflineChanges, check_offline
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,14 @@ class HandleResult:
 class Notifier:
     """Routes incident changes to officers and pushes to their browsers."""
 
-    def __init__(self, *, factory: sessionmaker[Session], data_dir: Path, policy: PeopleSettings) -> None:
-        """Args: factory: sessions for the worker; data_dir: where the VAPID key lives; policy: the tunables."""
+    def __init__(
+        self, *, factory: sessionmaker[Session], data_dir: Path, policy: PeopleSettings, offline_after_s: float = 180.0
+    ) -> None:
+        """Args: factory: sessions; data_dir: where the VAPID key lives; policy: the tunables;
+        offline_after_s: heartbeat silence after which a camera is flagged offline (core settings)."""
         self._factory = factory
+        self._offline_after_s = offline_after_s
+        self._known_offline: set[str] = set()
         self._data_dir = data_dir
         self._policy = policy
         self._routing = RoutingPolicy(
@@ -152,6 +158,15 @@ class Notifier:
                 )
         return deliveries
 
+    def check_cameras(self, *, now: datetime | None = None) -> OfflineChanges:
+        """Flag cameras that went offline or came back since the last check."""
+        with self._factory() as db:
+            changes = check_offline(
+                db, now=now or utcnow(), offline_after_s=self._offline_after_s, known_offline=self._known_offline
+            )
+            db.commit()
+        return changes
+
     def _previous_recipients(self, db: Session, *, incident_id: uuid.UUID) -> tuple[int, ...]:
         pages = db.scalars(select(Page).where(Page.incident_id == incident_id, Page.held_reason.is_(None))).all()
         users: list[int] = []
@@ -220,3 +235,7 @@ class Notifier:
                 self.escalate()
             except Exception:
                 logger.exception("escalation pass failed")
+            try:
+                self.check_cameras()
+            except Exception:
+                logger.exception("offline check failed")
