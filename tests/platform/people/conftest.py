@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from people_helpers import PASSWORD, PeopleUser
+from people_helpers import PASSWORD, PeopleUser  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.auth.deps import Role

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from people_helpers import PeopleUser
+from people_helpers import PeopleUser  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker

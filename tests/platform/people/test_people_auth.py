@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
-from people_helpers import PASSWORD, PeopleUser, login
+from people_helpers import PASSWORD, PeopleUser, login  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-from people_helpers import PeopleUser
+from people_helpers import PeopleUser  # type: ignore[import-not-found, unused-ignore]
 
 from nitroplatform.auth.deps import Role
 
@@ -94,8 +94,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[Role] | str]] = [
 def _call(client: TestClient, method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> int:
     if method == "POST" and path == "/api/v1/models":
         files = {"file": ("m.pt", b"x"), "card": ("m.card.json", b"{}"), "signature": ("m.sig", b"AA==")}
-        return client.post(path, files=files, headers=headers).status_code
-    return client.request(method, path, json=body, headers=headers).status_code
+        return int(client.post(path, files=files, headers=headers).status_code)
+    return int(client.request(method, path, json=body, headers=headers).status_code)
 
 
 def test_permission_matrix(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:

@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from people_helpers import PeopleUser, add_camera, add_incident
+from people_helpers import PeopleUser, add_camera, add_incident  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from people_helpers import PeopleUser, add_camera
+from people_helpers import PeopleUser, add_camera  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.auth.deps import Role
@@ -57,7 +57,7 @@ def _upload(client: TestClient, user: PeopleUser, data: bytes, card: ModelCard, 
         "signature": ("balloon.pt.sig", signature),
     }
     response = client.post("/api/v1/models", files=files, headers=user.headers)
-    return response.status_code
+    return int(response.status_code)
 
 
 # what is wrong with the upload → status

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from people_helpers import PeopleUser, add_camera, add_incident
+from people_helpers import PeopleUser, add_camera, add_incident  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from people_helpers import PeopleUser, add_camera, add_incident
+from people_helpers import PeopleUser, add_camera, add_incident  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,7 +57,7 @@ STATE_TABLE: list[tuple[list[tuple[str, dict[str, Any] | None]], list[int], str]
 
 def _fresh_incident(factory: sessionmaker[Session]) -> uuid.UUID:
     with factory() as db:
-        incident = add_incident(db, "cam-n", zone="plein")
+        incident: uuid.UUID = add_incident(db, "cam-n", zone="plein")
         db.commit()
         return incident
 
