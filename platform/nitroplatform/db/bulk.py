@@ -86,3 +86,13 @@ class BulkWriter:
             conditions = " AND ".join(f"{name} = {self._placeholder}" for name in keys)
             sql = self._sql_cache[cache_key] = f"UPDATE {table.name} SET {assignments} WHERE {conditions}"
         connection.exec_driver_sql(sql, list(rows))
+
+    def execute_many(self, connection: Connection, template: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run a hand-written statement for every row; ``{p}`` in ``template`` marks each positional parameter."""
+        if not rows:
+            return
+        cache_key = ("template", template, (), ())
+        sql = self._sql_cache.get(cache_key)
+        if sql is None:
+            sql = self._sql_cache[cache_key] = template.replace("{p}", self._placeholder)
+        connection.exec_driver_sql(sql, list(rows))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, bindparam, case, select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from nitroplatform.api.errors import NotFoundError
@@ -132,44 +132,22 @@ def _relevant_change(previous: Any, facts: AlertFacts) -> bool:
 
 # Typed explicitly: inside CASE expressions SQLAlchemy cannot infer the column type of a bound value.
 _NOW = bindparam("b_now", type_=UTCDateTime())
-_ENDED = bindparam("b_ended", type_=Boolean())
 
-_UPDATE = (
-    update(incident_table)
-    .where(incident_table.c.id == bindparam("b_id"))
-    .values(
-        confidence=bindparam("b_confidence"),
-        confidence_max=bindparam("b_confidence_max"),
-        people_involved=bindparam("b_people"),
-        zone=bindparam("b_zone"),
-        expires_at=bindparam("b_expires_at"),
-        last_phase=bindparam("b_phase"),
-        model_id=bindparam("b_model_id"),
-        model_version=bindparam("b_model_version"),
-        model_sha256=bindparam("b_model_sha256"),
-        updated_at=_NOW,
-        alert_count=incident_table.c.alert_count + bindparam("b_added"),
-        ended_at=case(
-            (_ENDED & incident_table.c.ended_at.is_(None), _NOW),
-            else_=incident_table.c.ended_at,
-        ),
-        state=case(
-            (_ENDED & (incident_table.c.state == "open"), "closed"),
-            (~_ENDED & (incident_table.c.close_reason == "expired"), "open"),
-            else_=incident_table.c.state,
-        ),
-        closed_at=case(
-            (_ENDED & (incident_table.c.state == "open"), _NOW),
-            (~_ENDED & (incident_table.c.close_reason == "expired"), None),
-            else_=incident_table.c.closed_at,
-        ),
-        close_reason=case(
-            (_ENDED & (incident_table.c.state == "open"), "ended"),
-            (~_ENDED & (incident_table.c.close_reason == "expired"), None),
-            else_=incident_table.c.close_reason,
-        ),
-    )
-)
+# Conditional transitions in SQL, evaluated against the row as committed: an officer's claim made meanwhile
+# by another worker is never overwritten. Positional parameters, in order: confidence, confidence_max,
+# people_involved, zone, expires_at, last_phase, model_id, model_version, model_sha256, now, added,
+# ended, now, ended, ended, ended, now, ended, ended, ended, id.
+_UPDATE_SQL = """UPDATE incidents SET
+ confidence = {p}, confidence_max = {p}, people_involved = {p}, zone = {p}, expires_at = {p}, last_phase = {p},
+ model_id = {p}, model_version = {p}, model_sha256 = {p}, updated_at = {p}, alert_count = alert_count + {p},
+ ended_at = CASE WHEN {p} AND ended_at IS NULL THEN {p} ELSE ended_at END,
+ state = CASE WHEN {p} AND state = 'open' THEN 'closed'
+              WHEN NOT {p} AND close_reason = 'expired' THEN 'open' ELSE state END,
+ closed_at = CASE WHEN {p} AND state = 'open' THEN {p}
+                  WHEN NOT {p} AND close_reason = 'expired' THEN NULL ELSE closed_at END,
+ close_reason = CASE WHEN {p} AND state = 'open' THEN 'ended'
+                     WHEN NOT {p} AND close_reason = 'expired' THEN NULL ELSE close_reason END
+WHERE id = {p}"""
 
 
 def apply_alerts(
@@ -291,7 +269,7 @@ def _write(
     """Insert new incidents (bulk) and update existing ones (conditional SQL); returns the new ones."""
     created: list[IncidentOut] = []
     inserts: list[tuple[Any, ...]] = []
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[Any, ...]] = []
     for key, item in working.items():
         facts = item.facts
         if item.is_new:
@@ -341,26 +319,34 @@ def _write(
             )
         else:
             zone = facts.zone if facts.zone is not None else existing[key].zone
+            at, ended = writer.time(now), writer.flag(item.ended)
             updates.append(
-                {
-                    "b_id": item.id,
-                    "b_confidence": facts.confidence,
-                    "b_confidence_max": item.confidence_max,
-                    "b_people": facts.people_involved,
-                    "b_zone": zone,
-                    "b_expires_at": facts.expires_at,
-                    "b_phase": facts.phase,
-                    "b_model_id": facts.model_id,
-                    "b_model_version": facts.model_version,
-                    "b_model_sha256": facts.model_sha256,
-                    "b_now": now,
-                    "b_added": item.added,
-                    "b_ended": item.ended,
-                }
+                (
+                    facts.confidence,
+                    item.confidence_max,
+                    facts.people_involved,
+                    zone,
+                    writer.time(facts.expires_at),
+                    facts.phase,
+                    facts.model_id,
+                    facts.model_version,
+                    facts.model_sha256,
+                    at,
+                    item.added,
+                    ended,
+                    at,
+                    ended,
+                    ended,
+                    ended,
+                    at,
+                    ended,
+                    ended,
+                    ended,
+                    writer.uuid(item.id),
+                )
             )
     writer.insert(session.connection(), incident_table, INCIDENT_INSERT_COLUMNS, inserts)
-    if updates:
-        session.connection().execute(_UPDATE, updates)
+    writer.execute_many(session.connection(), _UPDATE_SQL, updates)
     return created
 
 
