@@ -80,7 +80,7 @@ def run_demo(options: DemoOptions) -> int:
         data_dir=data_dir / "platform",
         http_port=http_port,
         ingest_bind=f"tcp://127.0.0.1:{free_tcp_port()}",
-        gating_mode="open",
+        gating_mode="iama",
     )
     base_url = f"http://127.0.0.1:{http_port}"
     path = AlertPath(echo=_echo)
@@ -91,6 +91,8 @@ def run_demo(options: DemoOptions) -> int:
     camera_keys = generate_keypair(data_dir / "camera", DEMO_CAMERA_ID)
     logins = seed_platform(settings, camera_public_key=camera_keys.public_path.read_text().split('"')[1])
     _echo(f"- platform: registered camera {DEMO_CAMERA_ID} with fresh keys, an officer team and its shift")
+    _echo("- iama: the worked example IAMA v2 went through review, DPO advice and approval by four people;")
+    _echo("        without it the platform would keep this camera inactive_gated")
 
     platform = start_subprocess(settings, log_path=str(data_dir / "platform.log"))
     stop = threading.Event()
