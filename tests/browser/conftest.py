@@ -174,7 +174,7 @@ class LivePlatform:
             socket.connect(self.ingest_endpoint)
             try:
                 socket.send(encode(message))
-                if socket.poll(1500, zmq.POLLIN):
+                if socket.poll(500, zmq.POLLIN):
                     return decode_reply(socket.recv())
             finally:
                 socket.close(linger=0)
