@@ -22,8 +22,10 @@ class PeopleSettings(BaseSettings):
 
     timezone: str = Field(default="Europe/Amsterdam", description="Timezone of shifts and route time windows.")
     session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="Lifetime of a login session.")
-    cookie_secure: bool = Field(
-        default=True, description="Mark cookies Secure (HTTPS only). Turn off only for local development over HTTP."
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark cookies Secure (HTTPS only). Default (unset): Secure in production and on every HTTPS "
+        "request; plain-HTTP development (make demo on 127.0.0.1) gets cookies without the flag.",
     )
     login_max_failures_user: int = Field(default=5, ge=1, description="Failures per username before lockout.")
     login_max_failures_client: int = Field(default=20, ge=1, description="Failures per client address before lockout.")

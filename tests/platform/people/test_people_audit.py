@@ -87,6 +87,9 @@ def test_audit_api_for_auditor(
     body = page.json()
     assert [item["target_id"] for item in body["items"]] == ["i-3", "i-2"]
     assert body["next_before_id"] is not None
+    # Filters are bound parameters: an injection attempt is just a username nobody has.
+    injected = client.get("/api/v1/audit", params={"actor": "x' OR '1'='1"}, headers=auditor.headers)
+    assert injected.status_code == 200 and injected.json()["items"] == []
     verify = client.get("/api/v1/audit/verify", headers=auditor.headers)
     assert verify.json()["ok"] is True
     # Viewing the log is itself audited.

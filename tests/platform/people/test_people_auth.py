@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from people_helpers import PASSWORD, PeopleUser, login  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nitroplatform.auth.deps import Role
 from nitroplatform.auth.passwords import WeakPasswordError, hash_password, verify_password
 from nitroplatform.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, digest
+from nitroplatform.people.config import PeopleSettings
 from nitroplatform.people.models import AuthSession
 
 
@@ -158,3 +160,21 @@ def test_brute_force_lockout(https_client: Callable[[], TestClient], make_user: 
     locked = client.post("/api/v1/auth/login", json={"username": "olga", "password": PASSWORD})
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_cookie_secure_flag_follows_scheme_and_environment(
+    people_app: FastAPI, make_user: Callable[..., PeopleUser], people_settings: PeopleSettings
+) -> None:
+    make_user("olga", Role.officer, with_password=True)
+    # (base URL, explicit cookie_secure setting) → Secure flag on the session cookie (the app is in development)
+    table: list[tuple[str, bool | None, bool]] = [
+        ("http://testserver", None, False),
+        ("https://testserver", None, True),
+        ("http://testserver", True, True),
+    ]
+    for base_url, configured, expected in table:
+        people_app.state.people_settings = people_settings.model_copy(update={"cookie_secure": configured})
+        with TestClient(people_app, base_url=base_url) as client:
+            response = client.post("/api/v1/auth/login", json={"username": "olga", "password": PASSWORD})
+        cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+        assert ("Secure" in cookie) is expected, (base_url, configured)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from nitroplatform.api.deps import SessionDep
+from nitroplatform.api.deps import SessionDep, SettingsDep
 from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import AuthUser, CurrentUser, Role
 from nitroplatform.auth.passwords import verify_password
@@ -65,7 +65,9 @@ def _me(db: SessionDep, user: AuthUser, csrf_token: str | None) -> MeOut:
         }
     },
 )
-async def login(request: Request, response: Response, db: SessionDep, policy: PeopleSettingsDep) -> MeOut:
+async def login(
+    request: Request, response: Response, db: SessionDep, policy: PeopleSettingsDep, settings: SettingsDep
+) -> MeOut:
     """Check username and password and start a fresh session (any session the client had is ended)."""
     credentials = await _read_credentials(request)
     client = request.client.host if request.client else "unknown"
@@ -99,12 +101,16 @@ async def login(request: Request, response: Response, db: SessionDep, policy: Pe
         detail={"client": client},
     )
     db.commit()
+    secure = policy.cookie_secure
+    if secure is None:
+        # Outside development cookies are always Secure; in development only when the request came over HTTPS.
+        secure = settings.environment != "development" or request.url.scheme == "https"
     response.set_cookie(
         SESSION_COOKIE,
         issued.raw_id,
         max_age=issued.max_age_s,
         httponly=True,
-        secure=policy.cookie_secure,
+        secure=secure,
         samesite="strict",
         path="/",
     )
@@ -113,7 +119,7 @@ async def login(request: Request, response: Response, db: SessionDep, policy: Pe
         issued.csrf_token,
         max_age=issued.max_age_s,
         httponly=False,
-        secure=policy.cookie_secure,
+        secure=secure,
         samesite="strict",
         path="/",
     )
