@@ -271,6 +271,24 @@ class _SseReader(threading.Thread):
                 time.sleep(0.2)  # platform restarting
 
 
+def _scrape_ingest_metrics(base_url: str) -> dict[str, float]:
+    """Batch figures from the platform's /metrics: how busy the ingest thread was, and batch sizes."""
+    wanted = {
+        "nitrosignal_ingest_batch_seconds_sum": "busy_s",
+        "nitrosignal_ingest_batch_seconds_count": "batches",
+        "nitrosignal_ingest_batch_messages_sum": "messages",
+    }
+    found: dict[str, float] = {}
+    for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in wanted:
+            found[wanted[name]] = float(value)
+    if found.get("batches"):
+        found["mean_batch_messages"] = round(found.get("messages", 0.0) / found["batches"], 1)
+        found["mean_batch_ms"] = round(1000 * found.get("busy_s", 0.0) / found["batches"], 1)
+    return found
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process (Linux /proc), or None elsewhere."""
     try:
@@ -392,11 +410,13 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
                 sender.join(timeout=10)
             time.sleep(0.5)
             reader.stop.set()
+            ingest_stats = _scrape_ingest_metrics(base_url)
         finally:
             process.terminate()
             process.wait(timeout=20)
         rows, distinct = _count_stored(url)
     summary = _summarise(url, config, collected, reader, rows, distinct)
+    summary["ingest"] = ingest_stats
     if platform_cpu:
         # Contention-independent figure: alerts the platform process handles per second of its own CPU time.
         summary["platform_cpu_s"] = round(platform_cpu, 2)
