@@ -60,6 +60,8 @@ WORDS: dict[str, dict[str, str]] = {
         "facts": "Systeemfeiten",
         "source": "Bron",
         "hashed": "meegenomen in de hash",
+        "versions": "Versies",
+        "changed": "Gewijzigde antwoorden",
     },
     "en": {
         "deployment": "Deployment",
@@ -97,6 +99,8 @@ WORDS: dict[str, dict[str, str]] = {
         "facts": "System facts",
         "source": "Source",
         "hashed": "part of the hash",
+        "versions": "Versions",
+        "changed": "Changed answers",
         "versions": "Versions",
         "changed": "Changed answers",
     },

@@ -178,3 +178,17 @@ def test_markdown_has_one_heading_per_part(
     text = export_record(session=session, record_id=filled_record, fmt="md", settings=settings).content.decode()
     assert [line[3:] for line in text.splitlines() if line.startswith("## ")] == expected_parts
     assert "\n\n**1.1.2**" in text and "(niet van toepassing)" in text  # hidden 1.3.3 is marked, not dropped
+
+
+@pytest.mark.parametrize(("language", "expected_heading"), [("nl", "Deel 1 – Waarom?"), ("en", "Part 1 – Why?")])
+def test_html_renders_in_both_languages(
+    session: Session, language: str, expected_heading: str, settings: IamaSettings
+) -> None:
+    from iama import service
+
+    service.create_deployment(session=session, deployment=service.DeploymentIn(id="lang", name="Taal"))
+    record = service.create_record(
+        session=session, deployment_id="lang", questionnaire_id="iama-v2-2026", author="alice", language=language
+    )
+    html = export_record(session=session, record_id=record.id, fmt="html", settings=settings).content.decode()
+    assert f'<h2 class="part">{expected_heading}</h2>' in html
