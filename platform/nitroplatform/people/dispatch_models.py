@@ -108,3 +108,24 @@ class PushSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class PushPolicy(Base):
+    """Cooldowns set through the API; one row (id 1). Without it the settings' defaults apply."""
+
+    __tablename__ = "people_push_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cooldown_global_s: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cooldown_camera_s: Mapped[int] = mapped_column(Integer, nullable=False, default=60)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class CameraCooldown(Base):
+    """A per-camera cooldown that overrides the policy's camera cooldown (Frigate's camera ``cooldown``)."""
+
+    __tablename__ = "people_camera_cooldowns"
+
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cooldown_s: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from nitroplatform.auth.deps import Role
-from nitroplatform.people.dispatch_models import IncidentClaim, Page, Route, Silence
+from nitroplatform.people.dispatch_models import CameraCooldown, IncidentClaim, Page, PushPolicy, Route, Silence
 from nitroplatform.people.models import Area, AreaCamera, Membership, RoleGrant, Shift, Team, User
 from nitroplatform.routing.windows import in_window, parse_weekdays, to_local
 
@@ -82,16 +82,29 @@ def dispatch_active(db: Session, *, facts: IncidentFacts, at: datetime) -> bool:
     return db.scalar(query.limit(1)) is not None
 
 
+def effective_cooldowns(db: Session, *, camera_id: str, policy: RoutingPolicy) -> tuple[int, int]:
+    """(camera cooldown, global cooldown) in seconds: API-set values override the settings' defaults."""
+    camera_s, global_s = policy.cooldown_camera_s, policy.cooldown_global_s
+    stored = db.get(PushPolicy, 1)
+    if stored is not None:
+        camera_s, global_s = stored.cooldown_camera_s, stored.cooldown_global_s
+    override = db.get(CameraCooldown, camera_id)
+    if override is not None:
+        camera_s = override.cooldown_s
+    return camera_s, global_s
+
+
 def cooldown_reason(db: Session, *, camera_id: str, at: datetime, policy: RoutingPolicy) -> str | None:
     """``cooldown_camera`` or ``cooldown_global`` while a recent page blocks a new one, else None."""
+    camera_s, global_s = effective_cooldowns(db, camera_id=camera_id, policy=policy)
     sent = Page.held_reason.is_(None)
-    if policy.cooldown_camera_s > 0:
-        since = at - timedelta(seconds=policy.cooldown_camera_s)
+    if camera_s > 0:
+        since = at - timedelta(seconds=camera_s)
         recent = select(Page.id).where(sent, Page.camera_id == camera_id, Page.paged_at > since, Page.level == 0)
         if db.scalar(recent.limit(1)) is not None:
             return "cooldown_camera"
-    if policy.cooldown_global_s > 0:
-        since = at - timedelta(seconds=policy.cooldown_global_s)
+    if global_s > 0:
+        since = at - timedelta(seconds=global_s)
         if db.scalar(select(Page.id).where(sent, Page.paged_at > since, Page.level == 0).limit(1)) is not None:
             return "cooldown_global"
     return None

@@ -69,6 +69,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, frozenset[Role] | str]] = [
     ("GET", "/api/v1/outcome-categories", None, EVERYONE),
     ("GET", "/api/v1/push/vapid-public-key", None, EVERYONE),
     ("GET", "/api/v1/push/subscriptions", None, EVERYONE),
+    ("GET", "/api/v1/push/policy", None, frozenset({C, A, U})),
+    ("PUT", "/api/v1/push/policy", {"cooldown_global_s": 0, "cooldown_camera_s": 30}, frozenset({C, A})),
     ("POST", "/api/v1/push/subscriptions", SUBSCRIPTION, EVERYONE),
     ("DELETE", "/api/v1/push/subscriptions", {"endpoint": "https://push.example.invalid/none"}, EVERYONE),
     ("GET", "/api/v1/audit", None, frozenset({U, P})),

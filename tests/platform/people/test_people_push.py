@@ -236,6 +236,31 @@ def test_camera_cooldown_holds_back_a_second_page(
     assert held == [None, "cooldown_camera", None]
 
 
+def test_cooldowns_set_through_the_api(
+    https_client: Callable[[], TestClient],
+    session_factory: sessionmaker[Session],
+    officer: PeopleUser,
+    receiver: Receiver,
+    browser: Browser,
+    tmp_path: Path,
+    people_settings: PeopleSettings,
+    make_user: Callable[..., PeopleUser],
+) -> None:
+    client = https_client()
+    _subscribe(client, officer, browser, receiver.url)
+    coordinator = make_user("coco", Role.coordinator)
+    policy = {"cooldown_global_s": 0, "cooldown_camera_s": 0, "camera_overrides": {"cam-1": 120}}
+    stored = client.put("/api/v1/push/policy", json=policy, headers=coordinator.headers)
+    assert stored.status_code == 200 and stored.json() == policy
+    notifier = _notifier(session_factory, tmp_path, people_settings)
+    now = datetime.now(UTC)
+    first = notifier.handle(_opened(session_factory), now=now)
+    second = notifier.handle(_opened(session_factory), now=now + timedelta(seconds=90))
+    assert first.decision is not None and first.decision.held_reason is None
+    assert second.decision is not None and second.decision.held_reason == "cooldown_camera"
+    assert len(receiver.received) == 1
+
+
 def test_timed_suspend_mutes_the_camera(
     https_client: Callable[[], TestClient],
     session_factory: sessionmaker[Session],

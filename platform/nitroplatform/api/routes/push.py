@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from nitroplatform.api.deps import SessionDep, SettingsDep
 from nitroplatform.audit.chain import record
-from nitroplatform.auth.deps import CurrentUser
+from nitroplatform.auth.deps import AuthUser, CurrentUser, Role, require_roles
 from nitroplatform.auth.sessions import digest
 from nitroplatform.people.api_deps import PeopleSettingsDep
-from nitroplatform.people.dispatch_models import PushSubscription
+from nitroplatform.people.dispatch_models import CameraCooldown, PushPolicy, PushSubscription
+from nitroplatform.people.timeutil import utcnow
 from nitroplatform.push.vapid import application_server_key, load_or_create_vapid
 
 router = APIRouter(prefix="/api/v1/push", tags=["push"])
+
+PolicyEditor = Annotated[AuthUser, Depends(require_roles(Role.coordinator, Role.admin))]
+PolicyReader = Annotated[AuthUser, Depends(require_roles(Role.coordinator, Role.admin, Role.auditor))]
 
 
 class VapidKeyOut(BaseModel):
@@ -87,6 +92,64 @@ def vapid_public_key(request: Request, _user: CurrentUser, settings: SettingsDep
     notifier = getattr(request.app.state, "notifier", None)
     vapid = notifier.vapid if notifier is not None else load_or_create_vapid(settings.data_dir)
     return VapidKeyOut(public_key=application_server_key(vapid))
+
+
+class CooldownPolicy(BaseModel):
+    """Notification cooldowns: global, per camera, and per-camera overrides (seconds; 0 = off)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cooldown_global_s: int = Field(ge=0, le=24 * 3600, description="Minimum gap between any two new pages.")
+    cooldown_camera_s: int = Field(ge=0, le=24 * 3600, description="Minimum gap between new pages per camera.")
+    camera_overrides: dict[str, int] = Field(
+        default_factory=dict, description="Camera id → its own cooldown, replacing cooldown_camera_s."
+    )
+
+
+def _policy_out(db: SessionDep, defaults: PeopleSettingsDep) -> CooldownPolicy:
+    stored = db.get(PushPolicy, 1)
+    return CooldownPolicy(
+        cooldown_global_s=stored.cooldown_global_s if stored else defaults.push_cooldown_global_s,
+        cooldown_camera_s=stored.cooldown_camera_s if stored else defaults.push_cooldown_camera_s,
+        camera_overrides={row.camera_id: row.cooldown_s for row in db.scalars(select(CameraCooldown))},
+    )
+
+
+@router.get("/policy", response_model=CooldownPolicy)
+def get_policy(_user: PolicyReader, db: SessionDep, defaults: PeopleSettingsDep) -> CooldownPolicy:
+    """The cooldowns in force."""
+    return _policy_out(db, defaults)
+
+
+@router.put("/policy", response_model=CooldownPolicy)
+def set_policy(body: CooldownPolicy, user: PolicyEditor, db: SessionDep, defaults: PeopleSettingsDep) -> CooldownPolicy:
+    """Replace the cooldowns (coordinators, admins). Audited."""
+    if any(not 0 <= value <= 24 * 3600 for value in body.camera_overrides.values()):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="overrides must be 0..86400 seconds")
+    stored = db.get(PushPolicy, 1)
+    if stored is None:
+        stored = PushPolicy(id=1)
+        db.add(stored)
+    stored.cooldown_global_s = body.cooldown_global_s
+    stored.cooldown_camera_s = body.cooldown_camera_s
+    stored.updated_by = user.username
+    stored.updated_at = utcnow()
+    db.execute(delete(CameraCooldown))
+    db.add_all(CameraCooldown(camera_id=camera, cooldown_s=value) for camera, value in body.camera_overrides.items())
+    record(
+        db,
+        actor=user.username,
+        action="push.policy",
+        target_type="push_policy",
+        target_id=1,
+        detail={
+            "cooldown_global_s": body.cooldown_global_s,
+            "cooldown_camera_s": body.cooldown_camera_s,
+            "overrides": len(body.camera_overrides),
+        },
+    )
+    db.commit()
+    return _policy_out(db, defaults)
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut])

@@ -1,6 +1,6 @@
 """People side: users, roles, teams, areas, shifts, sessions, tokens, routing, silences, pages, claims,
-outcomes, push subscriptions, audit log (append-only), retention runs, weekly aggregates, model registry,
-camera transparency facts.
+outcomes, push subscriptions and cooldown policy, audit log (append-only), retention runs, weekly
+aggregates, model registry, camera transparency facts.
 
 Revision ID: 0002_people
 Revises: 0001_core
@@ -320,11 +320,26 @@ def upgrade() -> None:
     sa.UniqueConstraint('area_id', 'camera_id', name='uq_people_area_cameras')
     )
     op.create_index(op.f('ix_people_area_cameras_camera_id'), 'people_area_cameras', ['camera_id'], unique=False)
+    op.create_table('people_camera_cooldowns',
+    sa.Column('camera_id', sa.String(length=64), nullable=False),
+    sa.Column('cooldown_s', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('camera_id', name=op.f('pk_people_camera_cooldowns'))
+    )
+    op.create_table('people_push_policy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cooldown_global_s', sa.Integer(), nullable=False),
+    sa.Column('cooldown_camera_s', sa.Integer(), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_people_push_policy'))
+    )
     _protect_audit_log()
 
 
 def downgrade() -> None:
     _unprotect_audit_log()
+    op.drop_table('people_push_policy')
+    op.drop_table('people_camera_cooldowns')
     op.drop_index(op.f('ix_people_area_cameras_camera_id'), table_name='people_area_cameras')
     op.drop_table('people_area_cameras')
     op.drop_table('people_shifts')
