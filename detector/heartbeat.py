@@ -89,3 +89,19 @@ def build_heartbeat(identity: HeartbeatIdentity, seq: int, report: StateReport, 
         uptime_s=max(figures.uptime_s, 0),
         config_hash=identity.config_hash,
     )
+
+
+class RateMeter:
+    """Turns the running frame counters into per-second rates over the time since the previous call."""
+
+    def __init__(self, started: float) -> None:
+        self._at = started
+        self._read = 0
+        self._processed = 0
+
+    def rates(self, now: float, frames_read: int, frames_processed: int) -> tuple[float, float]:
+        """Frames read and processed per second since the last call (monotonic ``now``)."""
+        elapsed = max(now - self._at, 1e-3)
+        rates = ((frames_read - self._read) / elapsed, (frames_processed - self._processed) / elapsed)
+        self._at, self._read, self._processed = now, frames_read, frames_processed
+        return rates

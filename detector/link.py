@@ -19,6 +19,7 @@ from typing import Literal
 
 import zmq
 
+from detector.config import PlatformLink
 from detector.outbox import Outbox, PendingAlert
 from nitrosignal.keys import KeyPair
 from nitrosignal.wire import AckResult, ContractError, Heartbeat, decode_reply, encode
@@ -56,6 +57,19 @@ class LinkSettings:
     ack_timeout_s: float = 3.0
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 60.0
+
+    @classmethod
+    def for_camera(cls, camera_id: str, platform: PlatformLink, keys: KeyPair, server_key: bytes) -> LinkSettings:
+        """Settings from the camera config's ``platform`` block and the loaded keys."""
+        return cls(
+            endpoint=platform.endpoint,
+            server_public_key=server_key,
+            camera_keys=keys,
+            camera_id=camera_id,
+            ack_timeout_s=platform.ack_timeout_s,
+            backoff_initial_s=platform.backoff_initial_s,
+            backoff_max_s=platform.backoff_max_s,
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import logging
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from detector.config import MetricsSettings
+from detector.heartbeat import HeartbeatFigures
+from detector.link import LinkStatus
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ class DetectorMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._frames_read_seen = 0
         self.frames_in = Counter("nitrosignal_frames_in", "Frames decoded from the source.", registry=self.registry)
         self.frames_processed = Counter(
             "nitrosignal_frames_processed", "Frames that went through the pipeline.", registry=self.registry
@@ -61,6 +64,17 @@ class DetectorMetrics:
         """Mark the current device state (one-hot over the known states)."""
         for name in _STATES:
             self.state.labels(state=name).set(1.0 if name == current else 0.0)
+
+    def record_heartbeat(self, figures: HeartbeatFigures, frames_read: int, link: LinkStatus) -> None:
+        """Copy what a heartbeat reports into the metrics (``frames_read`` is the running total)."""
+        self.frames_in.inc(max(frames_read - self._frames_read_seen, 0))
+        self._frames_read_seen = max(frames_read, self._frames_read_seen)
+        self.fps_in.set(figures.fps_in)
+        self.fps_processed.set(figures.fps_processed)
+        self.frames_dropped.set(figures.dropped_frames)
+        self.outbox_depth.set(figures.outbox_depth)
+        self.alerts_acked.set(link.alerts_acked)
+        self.alerts_refused.set(link.alerts_refused)
 
     def serve(self, settings: MetricsSettings) -> None:
         """Start the /metrics endpoint if enabled (loopback unless allowed otherwise by the config)."""

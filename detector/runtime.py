@@ -22,6 +22,7 @@ from detector.heartbeat import (
     DeviceSnapshot,
     HeartbeatFigures,
     HeartbeatIdentity,
+    RateMeter,
     StateReport,
     build_heartbeat,
     decide_state,
@@ -32,7 +33,7 @@ from detector.metrics import DetectorMetrics
 from detector.motion import MotionGate
 from detector.outbox import Outbox, OutboxError, OutboxFullError
 from detector.sources import CapturedFrame, CaptureThread, FeedState, FileSource
-from nitrosignal.keys import KeyPair, load_public, load_secret
+from nitrosignal.keys import load_public, load_secret
 from nitrosignal.wire import Alert, people_bucket
 
 if TYPE_CHECKING:
@@ -69,13 +70,13 @@ class RunSummary:
     last_reason: str | None
 
 
+@dataclass(frozen=True)
 class _Vision:
     """The loaded model, analyzer and confirmer; absent when loading failed (an explicit error state)."""
 
-    def __init__(self, model: LoadedModel, analyzer: FrameAnalyzer, confirmer: IncidentConfirmer) -> None:
-        self.model = model
-        self.analyzer = analyzer
-        self.confirmer = confirmer
+    model: LoadedModel
+    analyzer: FrameAnalyzer
+    confirmer: IncidentConfirmer
 
 
 class DetectorRuntime:
@@ -110,8 +111,7 @@ class DetectorRuntime:
         self._last_report: StateReport | None = None
         self._started = time.monotonic()
         self._final_depth = 0
-        self._last_hb_mono = self._started
-        self._last_hb_read = self._last_hb_processed = 0
+        self._rates = RateMeter(self._started)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -127,10 +127,11 @@ class DetectorRuntime:
         outbox = Outbox.open(config.outbox.path, max_bytes=int(config.outbox.max_size_mb * 1024 * 1024))
         if outbox.quarantined is not None:
             logger.error("outbox was corrupt and has been quarantined at %s", outbox.quarantined)
-        link = Link(self._link_settings(keys, server_key), outbox, on_trace=self._trace)
+        link = Link(LinkSettings.for_camera(config.camera_id, config.platform, keys, server_key), outbox, self._trace)
         self.metrics.serve(config.metrics)
         link.start()
-        self._started = self._last_hb_mono = time.monotonic()
+        self._started = time.monotonic()
+        self._rates = RateMeter(self._started)
         try:
             self._vision = self._load_vision()
             self._loop(stop, outbox, link)
@@ -148,18 +149,6 @@ class DetectorRuntime:
             outbox_depth=self._final_depth,
             last_state=self._last_report.state.value if self._last_report else "none",
             last_reason=self._last_report.reason if self._last_report else None,
-        )
-
-    def _link_settings(self, keys: KeyPair, server_key: bytes) -> LinkSettings:
-        platform = self.config.platform
-        return LinkSettings(
-            endpoint=platform.endpoint,
-            server_public_key=server_key,
-            camera_keys=keys,
-            camera_id=self.config.camera_id,
-            ack_timeout_s=platform.ack_timeout_s,
-            backoff_initial_s=platform.backoff_initial_s,
-            backoff_max_s=platform.backoff_max_s,
         )
 
     def _load_vision(self) -> _Vision | None:
@@ -382,21 +371,12 @@ class DetectorRuntime:
         self._last_report = report
         self.metrics.set_state(report.state.value)
         now = time.monotonic()
-        elapsed = max(now - self._last_hb_mono, 1e-3)
         read, processed = self._frames_read(), self._processed
-        fps_in = (read - self._last_hb_read) / elapsed
-        fps_processed = (processed - self._last_hb_processed) / elapsed
-        self.metrics.frames_in.inc(max(read - self._last_hb_read, 0))
-        self._last_hb_mono, self._last_hb_read, self._last_hb_processed = now, read, processed
-        depth = outbox.depth()
-        dropped = self._frames.stats().dropped
-        status = link.status()
-        self.metrics.fps_in.set(fps_in)
-        self.metrics.fps_processed.set(fps_processed)
-        self.metrics.frames_dropped.set(dropped)
-        self.metrics.outbox_depth.set(depth)
-        self.metrics.alerts_acked.set(status.alerts_acked)
-        self.metrics.alerts_refused.set(status.alerts_refused)
+        fps_in, fps_processed = self._rates.rates(now, read, processed)
+        figures = HeartbeatFigures(
+            fps_in, fps_processed, self._frames.stats().dropped, outbox.depth(), int(now - self._started)
+        )
+        self.metrics.record_heartbeat(figures, read, link.status())
         try:
             seq = outbox.next_seq()
         except OutboxError:
@@ -408,7 +388,6 @@ class DetectorRuntime:
             config_hash=self._config_hash,
             model_version=vision.model.card.version if vision is not None else None,
         )
-        figures = HeartbeatFigures(fps_in, fps_processed, dropped, depth, int(now - self._started))
         link.offer_heartbeat(build_heartbeat(identity, seq, report, figures))
 
     def _trace(self, trace: AlertTrace) -> None:

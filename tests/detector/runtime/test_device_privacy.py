@@ -145,7 +145,7 @@ def privacy_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivacyRun
     for folder in (home, work, tmpdir):
         folder.mkdir()
     keys = make_keys(work)
-    write_person_video(work / "clip.avi", seconds_before=1.0, seconds_balloon=3.0, seconds_after=1.0)
+    write_person_video(work / "clip.avi", seconds_before=0.5, seconds_balloon=2.5, seconds_after=0.5)
     server = TestPlatform(server=keys.platform).start()
     proxy = TcpProxy(server.port)
     outbox = work / "outbox.sqlite3"

@@ -48,7 +48,7 @@ def still_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def balloon_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("video") / "balloon.avi"
-    write_person_video(path, seconds_before=1.0, seconds_balloon=3.0, seconds_after=1.0)
+    write_person_video(path, seconds_before=0.5, seconds_balloon=2.5, seconds_after=0.5)
     return path
 
 
