@@ -4,6 +4,7 @@ the offline banner and live reconnects without duplicates."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ from conftest import PASSWORD, LivePlatform, accessibility_report, login, screen
 from playwright.sync_api import Page, Route, expect
 
 from nitroplatform.auth.deps import Role
+from nitroplatform.push.payload import incident_payload
 
 I18N = Path(__file__).resolve().parents[2] / "platform" / "nitroplatform" / "web" / "i18n"
 
@@ -76,40 +78,49 @@ def test_service_worker_registers_and_replaces_notifications_by_tag(platform: Li
         else page.context.wait_for_event("serviceworker")
     )
     assert worker.url == f"{platform.base_url}/sw.js"
-    payload = {"incident": {"id": "abc", "zone": "trap-pier", "confidence": 0.91, "people_involved": "2-4"}}
+    # The platform's own push payload (nitrosignal.push/1), as the push sender encrypts and sends it.
+    incident = uuid.UUID("3f2c1a4e-8d7b-4c6a-9e5f-0a1b2c3d4e5f")
+    payload = json.loads(
+        incident_payload(
+            incident_id=incident,
+            state="open",
+            camera_id="boulevard-noord",
+            zone="trap-pier",
+            people_involved="2-4",
+            escalated=False,
+        ).model_dump_json(by_alias=True)
+    )
     built = worker.evaluate("(p) => self.notificationFor(p)", payload)
-    assert built["options"]["tag"] == "incident-abc"
+    assert built["options"]["tag"] == str(incident)
     assert [a["action"] for a in built["options"]["actions"]] == ["claim", "open"]
-    assert built["options"]["data"]["url"] == "/app/incidents/abc"
-    assert "trap-pier" in built["title"]
+    assert [a["title"] for a in built["options"]["actions"]] == ["Oppakken", "Openen"]
+    assert built["options"]["data"]["url"] == f"/app/incidents/{incident}"
+    assert built["title"] == "Lachgas: trap-pier"
+    assert built["options"]["body"] == "boulevard-noord · 2-4 pers."
     # A tap on the body or "open" opens the incident; "claim" opens it with ?claim=1 (the page claims).
     data = built["options"]["data"]
-    assert (
-        worker.evaluate("([d, a]) => self.notificationTarget(d, a)", [data, ""])
-        == f"{platform.base_url}/app/incidents/abc"
-    )
-    assert worker.evaluate("([d, a]) => self.notificationTarget(d, a)", [data, "open"]).endswith("/app/incidents/abc")
-    assert worker.evaluate("([d, a]) => self.notificationTarget(d, a)", [data, "claim"]).endswith(
-        "/app/incidents/abc?claim=1"
-    )
-    # Two pushes for one incident leave one notification (replace by tag); an end removes it.
+    target = "([d, a]) => self.notificationTarget(d, a)"
+    assert worker.evaluate(target, [data, ""]) == f"{platform.base_url}/app/incidents/{incident}"
+    assert worker.evaluate(target, [data, "open"]) == f"{platform.base_url}/app/incidents/{incident}"
+    assert worker.evaluate(target, [data, "claim"]) == f"{platform.base_url}/app/incidents/{incident}?claim=1"
+    # Two pushes for one incident leave one notification (replace by tag); a closed incident removes it.
     count = worker.evaluate(
         """async (p) => {
             await self.showIncident(p);
-            await self.showIncident({...p, incident: {...p.incident, confidence: 0.95}});
-            return (await self.registration.getNotifications({ tag: "incident-abc" })).length;
+            await self.showIncident({...p, people_involved: "5+"});
+            return (await self.registration.getNotifications({ tag: p.tag })).length;
         }""",
         payload,
     )
     assert count == 1
-    count_after_end = worker.evaluate(
+    count_after_close = worker.evaluate(
         """async (p) => {
-            await self.showIncident({...p, incident: {...p.incident, state: "closed"}});
-            return (await self.registration.getNotifications({ tag: "incident-abc" })).length;
+            await self.showIncident({...p, state: "closed"});
+            return (await self.registration.getNotifications({ tag: p.tag })).length;
         }""",
         payload,
     )
-    assert count_after_end == 0
+    assert count_after_close == 0
     # The settings screen offers push; the VAPID key comes from the platform.
     page.goto("/app/settings")
     expect(page.locator("#push-subscribe")).to_be_enabled()
@@ -144,6 +155,11 @@ def test_language_switch_is_complete_and_remembered(platform: LivePlatform, page
     body = page.locator("body").inner_text()
     leftovers = [nl[k] for k in nl if nl[k] != en[k] and len(nl[k]) > 6 and "{" not in nl[k] and nl[k] in body]
     assert not leftovers, leftovers
+    # The service worker speaks the officer's language in notifications too.
+    worker = page.context.service_workers[0]
+    built = worker.evaluate("() => self.notificationFor({ incident_id: 'x', zone: 'trap-pier', camera_id: 'c' })")
+    assert built["title"] == "Nitrous oxide: trap-pier"
+    assert [a["title"] for a in built["options"]["actions"]] == ["Claim", "Open"]
     page.goto("/app/settings")
     page.get_by_label("Language").select_option("nl")
     expect(page.locator("h1")).to_have_text("Instellingen")

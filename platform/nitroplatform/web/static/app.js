@@ -221,9 +221,10 @@ function updateLanguageButton() {
 }
 
 function tellServiceWorkerLanguage() {
-  if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-    navigator.serviceWorker.controller.postMessage({ type: "language", lang: currentLanguage() });
-  }
+  if (!navigator.serviceWorker) return;
+  navigator.serviceWorker.ready.then((registration) => {
+    if (registration.active) registration.active.postMessage({ type: "language", lang: currentLanguage() });
+  });
 }
 
 async function boot() {
@@ -258,7 +259,7 @@ async function boot() {
   ctx.config = await fetch("/app/config.json").then((r) => r.json()).catch(() => ({ tile_url: null }));
   registerServiceWorker().then((registration) => {
     ctx.serviceWorker = registration;
-    if (navigator.serviceWorker) navigator.serviceWorker.ready.then(tellServiceWorkerLanguage);
+    tellServiceWorkerLanguage();
   });
   if (navigator.serviceWorker) {
     // The browser renewed the push subscription while no page was open to register it: do it now.

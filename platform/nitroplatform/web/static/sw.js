@@ -91,30 +91,42 @@ function fill(text, params) {
   return String(text).replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : ""));
 }
 
-/** Build the notification for one incident push. Exported on self for the browser tests. */
+/**
+ * Build the notification for one incident push (the platform's nitrosignal.push/1 payload: incident_id,
+ * tag, state, camera_id, zone, people_involved, title, body, url, escalated). Texts come from the
+ * officer's language catalog; the payload's own title and body are the fallback. Exposed for the tests.
+ */
 async function notificationFor(payload) {
-  const msg = await messages();
   const incident = payload.incident || payload;
-  const id = incident.id || payload.incident_id;
+  const id = payload.incident_id || incident.id;
+  let msg = {};
+  try {
+    msg = await messages();
+  } catch {
+    msg = {};
+  }
   const params = {
-    zone: incident.zone || msg["incident.no_zone"],
-    confidence: incident.confidence !== undefined ? Math.round(incident.confidence * 100) : "?",
-    people: incident.people_involved || "?",
+    zone: incident.zone || msg["incident.no_zone"] || "",
     camera: incident.camera_name || incident.camera_id || "",
+    people: incident.people_involved || "?",
   };
+  let title = msg["push.title"] ? fill(msg["push.title"], params) : payload.title;
+  if (payload.escalated && msg["push.escalated"]) title = fill(msg["push.escalated"], { title });
+  const url = typeof payload.url === "string" && payload.url.startsWith("/app/") ? payload.url : `/app/incidents/${id}`;
   return {
-    title: payload.title || fill(msg["push.title"], params),
+    title: title || "nitrosignal",
     options: {
-      body: payload.body || fill(msg["push.body"], params),
-      tag: `incident-${id}`, // one notification per incident: updates replace it
-      renotify: (incident.phase || payload.phase || "new") === "new",
+      body: msg["push.body"] ? fill(msg["push.body"], params) : payload.body,
+      tag: payload.tag || String(id), // one notification per incident: updates replace it
+      renotify: (incident.state || payload.state || "open") === "open",
       requireInteraction: true,
       icon: "/static/icons/icon.svg",
       badge: "/static/icons/badge.svg",
-      data: { incidentId: id, url: `/app/incidents/${id}` },
+      lang: msg["push.title"] ? undefined : "nl",
+      data: { incidentId: id, url },
       actions: [
-        { action: "claim", title: msg["push.action_claim"] },
-        { action: "open", title: msg["push.action_open"] },
+        { action: "claim", title: msg["push.action_claim"] || "Claim" },
+        { action: "open", title: msg["push.action_open"] || "Open" },
       ],
     },
   };
@@ -127,7 +139,7 @@ async function showIncident(payload) {
   // A closed incident needs no officer: take its notification away instead of showing a new one.
   const existing = await self.registration.getNotifications({ tag: options.tag });
   for (const old of existing) old.close(); // WebKit does not always replace by tag (bug 258922)
-  if (incident.state === "closed" || payload.phase === "end") return;
+  if ((incident.state || payload.state) === "closed") return;
   await self.registration.showNotification(title, options);
 }
 self.showIncident = showIncident;

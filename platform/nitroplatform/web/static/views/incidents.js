@@ -19,7 +19,8 @@ function card(incident, cameras) {
         "span",
         { class: "incident-meta" },
         stateBadge(incident.state),
-        h("span", { class: "incident-age" }, t("incident.age", { age: formatAge(incident.opened_at) })),
+        h("span", { class: "incident-age", dataset: { since: incident.opened_at } },
+          t("incident.age", { age: formatAge(incident.opened_at) })),
         h("span", { class: "incident-confidence" }, confidenceLabel(incident)),
         h("span", { class: "incident-people" }, peopleLabel(incident)),
       ),
@@ -35,7 +36,9 @@ export async function view(ctx) {
   const fetchedIds = new Set(fetched.map((i) => i.id));
   for (const [id, incident] of ctx.incidents) if (incident.state !== "closed" && !fetchedIds.has(id)) ctx.incidents.delete(id);
 
-  const list = h("ul", { class: "incident-list", id: "incident-list", "aria-live": "polite" });
+  // Not a live region: re-reading the whole list on every change is noise; new incidents are announced
+  // once by the toast (role=alert).
+  const list = h("ul", { class: "incident-list", id: "incident-list" });
   const empty = h("p", { class: "empty", id: "no-incidents" }, t("incidents.empty"));
   const count = h("p", { class: "muted", id: "incident-count" });
 
@@ -57,7 +60,12 @@ export async function view(ctx) {
       /* still offline: the banner says so */
     }
   });
-  const timer = setInterval(draw, 30000);
+  // Ages tick in place, so a focused card keeps its focus.
+  const timer = setInterval(() => {
+    for (const el of list.querySelectorAll(".incident-age")) {
+      el.textContent = t("incident.age", { age: formatAge(el.dataset.since) });
+    }
+  }, 15000);
   ctx.cleanups.push(() => clearInterval(timer));
 
   render(
