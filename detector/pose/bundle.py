@@ -22,6 +22,10 @@ LANDMARK_TFLITE: Final = "modules/pose_landmark/pose_landmark_full.tflite"
 # Names the Tasks PoseLandmarker graph looks for inside the bundle.
 BUNDLE_DETECTOR_NAME: Final = "pose_detector.tflite"
 BUNDLE_LANDMARK_NAME: Final = "pose_landmarks_detector.tflite"
+# Flatbuffer identifiers and the metadata field name, as mediapipe's MetadataPopulator uses them.
+_METADATA_FIELD: Final = "TFLITE_METADATA"
+_METADATA_IDENTIFIER: Final = b"M001"
+_TFLITE_IDENTIFIER: Final = b"TFL3"
 
 
 class PoseBundleError(RuntimeError):
@@ -40,23 +44,64 @@ def _mediapipe_file(relative: str) -> bytes:
 
 
 def _with_image_metadata(model: bytes, name: str, mean: float, std: float) -> bytes:
-    """Add image-input normalisation metadata: input = (pixel - mean) / std."""
-    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer, writer_utils
+    """Add image-input normalisation metadata, input = (pixel - mean) / std, entirely in memory.
+
+    mediapipe's ``MetadataWriter.populate()`` round-trips the model through a temporary file (and keeps a
+    temporary folder); the device writes nothing but its outbox, so the same two steps run here on bytes:
+    the writer's own metadata builder, then the populator's insertion of the metadata buffer.
+    """
+    from mediapipe.tasks.metadata import metadata_schema_py_generated as metadata_fb
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_info, metadata_writer, writer_utils
 
     buffer = bytearray(model)
-    writer = metadata_writer.MetadataWriter.create(buffer)
-    try:
-        writer.add_general_info(name, "nitrosignal pose bundle part")
-        writer.add_image_input(norm_mean=[mean], norm_std=[std])
-        # The metadata must describe every output tensor, by name, or the populator refuses it.
-        for output_name in writer_utils.get_output_tensor_names(buffer):
-            writer.add_feature_output(name=output_name)
-        content, _ = writer.populate()
-    finally:
-        # The writer keeps a temporary folder that it only removes on garbage collection; remove it now so
-        # a run leaves no trace on disk.
-        writer._temp_folder.cleanup()
-    return bytes(content)
+    image_input = metadata_info.InputImageTensorMd(
+        name="image",
+        description="Input image to be processed.",
+        norm_mean=[mean],
+        norm_std=[std],
+        color_space_type=metadata_fb.ColorSpaceType.RGB,
+        tensor_type=writer_utils.get_input_tensor_types(buffer)[0],
+    )
+    # The metadata must describe every output tensor, by name, or MediaPipe refuses the model.
+    outputs = [metadata_info.TensorMd(name=output) for output in writer_utils.get_output_tensor_names(buffer)]
+    metadata = metadata_writer._create_metadata_buffer(
+        model_buffer=buffer,
+        general_md=metadata_info.GeneralMd(name=name, description="nitrosignal pose bundle part"),
+        input_md=[image_input],
+        output_md=outputs,
+    )
+    return _insert_metadata(buffer, bytes(metadata))
+
+
+def _insert_metadata(model: bytearray, metadata: bytes) -> bytes:
+    """What ``MetadataPopulator.load_metadata_buffer`` + ``populate`` do, without their temporary file."""
+    import flatbuffers  # type: ignore[import-untyped]  # ships no type information
+    from mediapipe.tasks.cc.metadata.python import _pywrap_metadata_version
+    from mediapipe.tasks.metadata import metadata_schema_py_generated as metadata_fb
+    from mediapipe.tasks.metadata import schema_py_generated as schema_fb
+
+    versioned = metadata_fb.ModelMetadataT.InitFromObj(metadata_fb.ModelMetadata.GetRootAsModelMetadata(metadata, 0))
+    versioned.minParserVersion = _pywrap_metadata_version.GetMinimumMetadataParserVersion(metadata)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(versioned.Pack(builder), _METADATA_IDENTIFIER)
+    buffer_field = schema_fb.BufferT()
+    buffer_field.data = builder.Output()
+
+    tflite = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(model, 0))
+    tflite.buffers = tflite.buffers or []
+    tflite.metadata = tflite.metadata or []
+    existing = [entry for entry in tflite.metadata if entry.name.decode("utf-8") == _METADATA_FIELD]
+    if existing:
+        tflite.buffers[existing[0].buffer] = buffer_field
+    else:
+        tflite.buffers.append(buffer_field)
+        entry = schema_fb.MetadataT()
+        entry.name = _METADATA_FIELD
+        entry.buffer = len(tflite.buffers) - 1
+        tflite.metadata.append(entry)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(tflite.Pack(builder), _TFLITE_IDENTIFIER)
+    return bytes(builder.Output())
 
 
 def _zip_stored(members: dict[str, bytes]) -> bytes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,37 @@ def test_vision_bundle_is_a_zip_of_both_models_in_memory() -> None:
         assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
         # The TFLite flatbuffer identifier sits at bytes 4..8; metadata was added, so the files grew.
         assert all(archive.read(name)[4:8] == b"TFL3" for name in names)
+
+
+_WRITES: list[str] = []
+_RECORDING: list[bool] = []
+
+
+def _record_writes(event: str, args: tuple[Any, ...]) -> None:
+    # Audit hooks cannot be removed, so this one only records while a test switches it on.
+    if not _RECORDING:
+        return
+    if event == "open" and isinstance(args[0], str | bytes | Path):
+        mode, flags = args[1], args[2]
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (flags & (os.O_WRONLY | os.O_RDWR)):
+            _WRITES.append(f"open {args[0]!r} {mode!r}")
+    elif event in {"os.mkdir", "os.rename", "os.remove", "shutil.copyfile"}:
+        _WRITES.append(f"{event} {args[0]!r}")
+
+
+def test_vision_bundle_build_writes_nothing() -> None:
+    """Building the bundle opens no file for writing and makes no folder, not even a temporary one."""
+    # A first build imports mediapipe's writer modules, whose import side effects are not ours to judge.
+    pose_landmarker_bundle()
+    sys.addaudithook(_record_writes)
+    pose_landmarker_bundle.cache_clear()
+    _RECORDING.append(True)
+    try:
+        bundle = pose_landmarker_bundle()
+    finally:
+        _RECORDING.clear()
+    assert len(bundle) > 1_000_000
+    assert _WRITES == []
 
 
 @pytest.mark.parametrize(
