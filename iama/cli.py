@@ -405,6 +405,10 @@ def status(
             f"{', '.join(report.missing) or '-'}",
         ]
         lines += [f"blocked: {reason}" for reason in report.blocked]
+        snapshot = service.latest_snapshot(session=db, record_id=record_id)
+        if snapshot is not None:
+            verdict = "intact" if service.verify_snapshot(snapshot) else "ALTERED: hash does not match"
+            lines.append(f"approved snapshot v{snapshot.record_version}: sha256 {snapshot.sha256} ({verdict})")
         lines += [
             f"risk {r.position}: {r.title} — {r.decision}" for r in service.residual_risks(session=db, record=record)
         ]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from iama.facts import canonical_sha256
 from iama.loader import load_questionnaire
 from iama.schema import Questionnaire
 from iama.storage.models import (
@@ -220,3 +221,13 @@ def latest_snapshot(*, session: Session, record_id: int) -> ApprovedSnapshot | N
     return session.scalars(
         select(ApprovedSnapshot).where(ApprovedSnapshot.record_id == record_id).order_by(ApprovedSnapshot.id.desc())
     ).first()
+
+
+def verify_snapshot(snapshot: ApprovedSnapshot) -> bool:
+    """True when the snapshot's content and facts still hash to the sha256 values stored at approval.
+
+    The ORM refuses to change a snapshot, but a row edited by other means (SQL, a restored backup) is
+    caught here.
+    """
+    facts_sha256 = snapshot.facts.get("sha256") if isinstance(snapshot.facts, dict) else None
+    return canonical_sha256(snapshot.content) == snapshot.sha256 and facts_sha256 == snapshot.facts_sha256

@@ -31,6 +31,7 @@ from iama.records import (
     list_records,
     questionnaire_of,
     residual_risks,
+    verify_snapshot,
 )
 from iama.schema import Questionnaire
 from iama.signoff import (
@@ -90,6 +91,7 @@ __all__ = [
     "review",
     "set_answers",
     "submit",
+    "verify_snapshot",
 ]
 
 

@@ -101,8 +101,6 @@ WORDS: dict[str, dict[str, str]] = {
         "hashed": "part of the hash",
         "versions": "Versions",
         "changed": "Changed answers",
-        "versions": "Versions",
-        "changed": "Changed answers",
     },
 }
 

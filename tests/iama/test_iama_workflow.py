@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from iama import service
 from iama.config import IamaSettings
-from iama.storage.models import ImmutableSnapshotError
+from iama.storage.models import ApprovedSnapshot, ImmutableSnapshotError
 from iama.workflow import WorkflowError, check_completeness, target_status
 
 
@@ -179,3 +180,18 @@ def test_empty_records_list_what_is_missing(
     assert len(report.missing) == expected_missing
     with pytest.raises(WorkflowError, match=f"{expected_missing} required questions unanswered"):
         service.submit(session=session, record_id=record.id, actor="alice")
+
+
+def test_snapshot_tampering_by_sql_is_detected(
+    session: Session, filled_record: int, settings: IamaSettings, approve_all: Callable[..., None]
+) -> None:
+    approve_all(session, filled_record, settings)
+    snapshot = service.latest_snapshot(session=session, record_id=filled_record)
+    assert snapshot is not None and service.verify_snapshot(snapshot)
+    content = dict(snapshot.content)
+    content["answers"] = []
+    # Bypass the ORM guard, as someone editing the database directly would.
+    session.execute(update(ApprovedSnapshot).where(ApprovedSnapshot.id == snapshot.id).values(content=content))
+    session.expire_all()
+    altered = service.latest_snapshot(session=session, record_id=filled_record)
+    assert altered is not None and not service.verify_snapshot(altered)
