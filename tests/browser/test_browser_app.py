@@ -269,6 +269,15 @@ def test_offline_banner_and_reconnect_without_duplicates(platform: LivePlatform,
     page.evaluate("window.nitrosignal.live.lastEventId = ''; window.nitrosignal.live.reconnectNow()")
     page.wait_for_timeout(800)
     expect(page.locator(".incident-item")).to_have_count(2)
+    # Reloading without a network still opens the app from the service worker's copy, and says why.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#net-banner")).to_contain_text("Geen verbinding")
+    expect(page.locator("main .error-text")).to_contain_text("Geen verbinding met het platform")
+    page.context.set_offline(False)
+    page.reload()
+    expect(page.locator(".incident-item")).to_have_count(2)
 
 
 def test_webapp_routes_serve_the_shell_safely(platform: LivePlatform) -> None:

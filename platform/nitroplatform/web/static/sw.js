@@ -24,6 +24,7 @@ const SHELL = [
   "/static/views/privacy.js",
   "/static/views/precision.js",
   "/static/views/settings.js",
+  "/static/views/shared.js",
   "/static/icons/icon.svg",
   "/i18n/nl.json",
   "/i18n/en.json",
