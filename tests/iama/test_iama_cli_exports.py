@@ -192,3 +192,31 @@ def test_html_renders_in_both_languages(
     )
     html = export_record(session=session, record_id=record.id, fmt="html", settings=settings).content.decode()
     assert f'<h2 class="part">{expected_heading}</h2>' in html
+
+
+@pytest.mark.parametrize(
+    ("args", "expected_code", "expected_output"),
+    [
+        (["-q", "4.1.1", "-v", "[data_protection, spatial_privacy]"], 0, "1 answers changed: 4.1.1"),
+        (["-q", "4.3.3", "-v", "light"], 0, "1 answers changed: 4.3.3"),
+        (["-q", "4.3.3", "-v", "extreme"], 1, "expected one of ['serious', 'medium', 'light']"),
+        (["-q", "9.9.9", "-v", "x"], 1, "has no question '9.9.9'"),
+        (["--file", "{answers}"], 0, "2 answers changed: 1.1.1, 5.C.1"),
+    ],
+)
+def test_cli_answer_from_options_and_yaml_file(
+    tmp_path: Path, args: list[str], expected_code: int, expected_output: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'answers.sqlite3'}"
+    engine = make_engine(url)
+    load_all_models().create_all(engine)
+    engine.dispose()
+    answers = tmp_path / "answers.yaml"
+    answers.write_text('"1.1.1": Overlast op de boulevard.\n"5.C.1":\n  - {title: Valse alarmen, owner: FG}\n')
+    runner = CliRunner()
+    base = ["--database-url", url]
+    assert runner.invoke(app, ["new-deployment", "demo", "--name", "Demo", *base]).exit_code == 0
+    record = runner.invoke(app, ["new", "--deployment", "demo", "--as", "alice", *base]).output.strip()
+    result = runner.invoke(app, ["answer", record, *[a.format(answers=answers) for a in args], "--as", "alice", *base])
+    assert result.exit_code == expected_code, result.output
+    assert expected_output in result.output
