@@ -220,3 +220,40 @@ def test_ack_only_after_commit(
     assert ack.result == AckResult.STORED
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Alert).where(Alert.seq == 1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("heartbeat_state", "offline_after_s", "wait_s", "expected_status"),
+    [
+        ("active", 60.0, 0.0, "active"),
+        ("degraded", 60.0, 0.0, "degraded"),
+        ("inactive_schedule", 60.0, 0.0, "inactive_schedule"),
+        ("active", 0.5, 1.0, "offline"),
+    ],
+)
+def test_camera_status_from_heartbeats(
+    heartbeat_state: str,
+    offline_after_s: float,
+    wait_s: float,
+    expected_status: str,
+    client_factory: Callable[..., TestClient],
+    camera_factory: Callable[..., Any],
+    wire: Any,
+    server_keys: Any,
+    token_factory: Callable[..., dict[str, str]],
+) -> None:
+    import time
+
+    from nitroplatform.auth.deps import Role
+
+    client = client_factory(with_ingest=True, offline_after_s=offline_after_s)
+    camera = camera_factory("cam-status")
+    _ingest(client).refresh_registry()
+    socket = wire.connect(_ingest(client).endpoint, server_keys[1].public, camera.keypair)
+    reason = None if heartbeat_state == "active" else "low_fps"
+    ack = wire.exchange(socket, wire.heartbeat("cam-status", 1, state=heartbeat_state, reason=reason, outbox_depth=3))
+    assert ack is not None and ack.result == AckResult.STORED
+    time.sleep(wait_s)
+    body = client.get("/api/v1/cameras/cam-status", headers=token_factory("coord", roles=[Role.coordinator])).json()
+    assert body["status"] == expected_status
+    assert (body["outbox_depth"], body["last_reason"]) == (3, reason)
