@@ -142,25 +142,35 @@ def _snapshot_part(connection: Connection, backend: str, method: BackupMethod) -
     )
 
 
+def _dump_sqlite(url: URL, workdir: Path, method: BackupMethod) -> DatabasePart:
+    # Everything is read from a copy taken with the online backup API: pysqlite does not wrap SELECTs in
+    # a transaction, so reading the live file table by table could mix moments while the platform writes.
+    copy = workdir / ("database.sqlite3" if method == "sqlite-backup" else ".snapshot.sqlite3")
+    _backup_sqlite(url, copy)
+    # A plain engine: the platform's engine would switch the copy to WAL and leave -wal files behind.
+    engine = create_engine(f"sqlite:///{copy}")
+    try:
+        with engine.connect() as connection:
+            part = _snapshot_part(connection, "sqlite", method)
+            if method == "logical":
+                logical.dump(connection, workdir / "database")
+    finally:
+        engine.dispose()
+    if method == "logical":
+        copy.unlink()
+    return part
+
+
 def _dump_database(database_url: str, workdir: Path, method: BackupMethod) -> DatabasePart:
     url = make_url(database_url)
-    if method == "sqlite-backup":
-        _backup_sqlite(url, workdir / "database.sqlite3")
-        # Count what is in the copy, so the manifest describes exactly the snapshot taken.
-        # A plain engine: the platform's engine would switch the copy to WAL and leave -wal files behind.
-        engine = create_engine(f"sqlite:///{workdir / 'database.sqlite3'}")
-        try:
-            with engine.connect() as connection:
-                return _snapshot_part(connection, "sqlite", method)
-        finally:
-            engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        return _dump_sqlite(url, workdir, method)
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                # One REPEATABLE READ snapshot for the counts and the dump (pg_dump --snapshot), so the
-                # manifest matches the dump even while ingest keeps writing.
-                connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            # One REPEATABLE READ snapshot for the counts and the dump (pg_dump --snapshot), so the
+            # manifest matches the dump even while ingest keeps writing.
+            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
             part = _snapshot_part(connection, url.get_backend_name(), method)
             if method == "pg_dump":
                 snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
