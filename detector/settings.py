@@ -44,7 +44,7 @@ class PoseSettings(_Strict):
         default=0.2, ge=0.0, lt=0.5, description="Fraction of a tile's side shared with its neighbour."
     )
     tile_every_n_frames: int = Field(
-        default=4,
+        default=6,
         ge=0,
         description="Scan tiles every N analysed frames (0 = never, 1 = every frame).",
     )
