@@ -172,7 +172,7 @@ def camera_factory(tmp_path: Path, session_factory: sessionmaker[Session]) -> Ca
     """``camera_factory("cam-1", zones=("plein",), deployment_id=None)`` registers a camera with fresh keys."""
 
     def build(camera_id: str, *, register: bool = True, **profile: Any) -> CameraIdentity:
-        files = generate_keypair(tmp_path / "camera-keys", camera_id)
+        files = generate_keypair(tmp_path / "camera-keys" / uuid.uuid4().hex[:8], camera_id)
         keypair = load_secret(files.secret_path)
         if register:
             with session_factory() as session:

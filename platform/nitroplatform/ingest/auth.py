@@ -34,6 +34,7 @@ class CameraKeyCache:
         self._on_refuse = on_refuse
         self._lock = threading.Lock()
         self._by_key: dict[str, str] = {}
+        self._changed: set[str] = set()
         self._loaded_at = 0.0
 
     def reload(self) -> int:
@@ -42,9 +43,20 @@ class CameraKeyCache:
             rows = session.execute(select(Camera.public_key, Camera.id)).all()
         mapping = {public_key: camera_id for public_key, camera_id in rows}
         with self._lock:
+            # A camera removed, or re-registered with a new key, starts a new sequence: the ingest must forget
+            # what it remembered about the old one.
+            before = {camera_id: key for key, camera_id in self._by_key.items()}
+            after = {camera_id: key for key, camera_id in mapping.items()}
+            self._changed.update(camera_id for camera_id, key in before.items() if after.get(camera_id) != key)
             self._by_key = mapping
             self._loaded_at = time.monotonic()
         return len(mapping)
+
+    def take_changed(self) -> set[str]:
+        """Camera ids removed or re-keyed since the last call."""
+        with self._lock:
+            changed, self._changed = self._changed, set()
+        return changed
 
     def camera_for(self, public_key: str | None) -> str | None:
         """The camera id registered for ``public_key`` (Z85 text), or None."""

@@ -123,6 +123,8 @@ class IngestHandler:
         Returns an empty list if the transaction failed (nothing is acked; devices resend).
         """
         started = time.perf_counter()
+        for camera_id in self._keys.take_changed():
+            self.forget(camera_id)
         now = utcnow()
         batch = _Batch()
         try:

@@ -257,3 +257,27 @@ def test_camera_status_from_heartbeats(
     body = client.get("/api/v1/cameras/cam-status", headers=token_factory("coord", roles=[Role.coordinator])).json()
     assert body["status"] == expected_status
     assert (body["outbox_depth"], body["last_reason"]) == (3, reason)
+
+
+def test_reregistered_camera_starts_a_new_sequence(
+    running_platform: TestClient,
+    camera_factory: Callable[..., Any],
+    wire: Any,
+    server_keys: Any,
+    session_factory: sessionmaker[Session],
+) -> None:
+    from nitroplatform.cameras import remove_camera
+
+    old = camera_factory("cam-swap")
+    _ingest(running_platform).refresh_registry()
+    socket = wire.connect(_ingest(running_platform).endpoint, server_keys[1].public, old.keypair)
+    assert wire.exchange(socket, wire.alert("cam-swap", 500)).result == AckResult.STORED
+    with session_factory() as session:
+        remove_camera(session, camera_id="cam-swap")
+        session.commit()
+    _ingest(running_platform).refresh_registry()
+    new = camera_factory("cam-swap")  # replaced device, new key, counting from 1 again
+    _ingest(running_platform).refresh_registry()
+    fresh = wire.connect(_ingest(running_platform).endpoint, server_keys[1].public, new.keypair)
+    ack = wire.exchange(fresh, wire.alert("cam-swap", 1))
+    assert ack is not None and (ack.result, ack.reason) == (AckResult.STORED, None)
