@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from nitroplatform.audit.chain import record
@@ -122,7 +122,7 @@ def run_retention(db: Session, *, retention_days: int, now: datetime | None = No
         stray = db.execute(delete(Alert).where(Alert.received_at < cutoff, ~Alert.incident_id.in_(select(Incident.id))))
         alerts_deleted += int(getattr(stray, "rowcount", 0) or 0)
         db.execute(delete(AuthSession).where(AuthSession.expires_at < started))
-        db.execute(delete(LoginAttempt).where(or_(LoginAttempt.at < started - timedelta(days=1))))
+        db.execute(delete(LoginAttempt).where(LoginAttempt.at < started - timedelta(days=1)))
         run.finished_at = utcnow()
         run.alerts_deleted = alerts_deleted
         run.incidents_deleted = incidents_deleted
