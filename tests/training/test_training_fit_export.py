@@ -84,3 +84,21 @@ def test_group_readable_signing_key_is_refused(tmp_path: Path) -> None:
         load_private_key(tmp_path / "k")
     with pytest.raises(FileExistsError):
         generate_signing_key(tmp_path / "k", tmp_path / "k2.pub")
+
+
+def test_evaluate_writes_the_report(synth_dataset: Path, work_cache: Path, tmp_path: Path) -> None:
+    from training.evaluate import run_evaluation
+
+    one = TINY.model_copy(update={"epochs": 1})
+    result = main(crops_for(synth_dataset, one.spec, work_cache), one, tmp_path / "run")
+    inputs = CardInputs(version="0.0.1-test", training_data=(), metrics={}, fpr_by_category={})
+    model = export_model(result.checkpoint, tmp_path / "m" / "balloon-at-mouth.pt", inputs, None).model
+    metrics = run_evaluation([synth_dataset], model, tmp_path / "report", work_cache)
+    for name in ("report.md", "report.html", "metrics.json", "pr_curve.png", "roc_curve.png", "reliability.png"):
+        assert (tmp_path / "report" / name).is_file(), name
+    written = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert written["images"] == metrics["images"] > 0 and 0.0 <= written["average_precision"] <= 1.0
+    # Every real negative category is reported on its own; bins cover the people found.
+    assert set(metrics["fpr_by_category"]) == {"smoking_vaping", "person_no_balloon"}
+    assert sum(row["positives"] + row["negatives"] for row in metrics["size_bins"]) > 0
+    assert "<table" in (tmp_path / "report" / "report.html").read_text()
