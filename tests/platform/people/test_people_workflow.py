@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.auth.deps import Role
 from nitroplatform.db.models import Incident
-from nitroplatform.people.dispatch_models import IncidentClaim, IncidentOutcome
+from nitroplatform.people.dispatch_models import IncidentClaim, IncidentOutcome, Page
+from nitroplatform.people.models import Team
 from nitroplatform.people.record_models import AuditEntry
 from nitroplatform.people.service import add_area, add_member, create_team
 
@@ -151,3 +153,28 @@ def test_outcome_categories_carry_the_personal_data_warning(
     assert body["outcomes"] == ["confirmed_use", "nobody_there", "false_alarm", "not_handled"]
     assert "beach_bucket" in body["false_alarm_categories"] and body["remark_max_length"] == 200
     assert "personal data" in body["remark_warning"]
+
+
+def test_a_paged_team_sees_the_camera_it_was_sent_to(
+    https_client: Callable[[], TestClient], session_factory: sessionmaker[Session], scene: dict[str, Any]
+) -> None:
+    """A route or an escalation may send team south to cam-n, outside its areas: sven must be able to act."""
+    client = https_client()
+    url = f"/api/v1/incidents/{scene['incident']}"
+    sven = scene["people"]["sven"].headers
+    assert client.post(f"{url}/claim", headers=sven).status_code == 404
+    with session_factory() as db:
+        south = db.scalar(select(Team.id).where(Team.name == "south"))
+        db.add(
+            Page(
+                incident_id=scene["incident"],
+                camera_id="cam-n",
+                zone="plein",
+                team_id=south,
+                level=1,
+                paged_at=datetime.now(UTC),
+                recipients=1,
+            )
+        )
+        db.commit()
+    assert client.post(f"{url}/claim", headers=sven).status_code == 200
