@@ -100,6 +100,18 @@ def test_coordinator_overview_cameras_and_teams(platform: LivePlatform, page: Pa
     expect(page.locator("#route-list")).to_contain_text("18:00–02:00")
     expect(page.locator("#silence-list")).to_contain_text("Werkzaamheden aan de kade")
     screenshot(page, "12-coordinator-teams")
+    # A coordinator silences a camera for two hours, with a reason, and ends it again.
+    page.get_by_label("Camera", exact=True).select_option("boulevard-zuid")
+    page.get_by_label("Hoe lang").select_option("120")
+    page.get_by_label("Reden").fill("Evenement op het Kurhausplein")
+    page.locator("#silence-form").scroll_into_view_if_needed()
+    screenshot(page, "12b-coordinator-silence")
+    page.get_by_role("button", name="Stil zetten").click()
+    silence = page.locator("#silence-list li", has_text="Evenement op het Kurhausplein")
+    expect(silence).to_contain_text("boulevard-zuid")
+    expect(silence).to_contain_text("coordinator.devries")
+    silence.get_by_role("button", name="Stilte nu beëindigen").click()
+    expect(page.locator("#silence-list li", has_text="Evenement op het Kurhausplein")).to_have_count(0)
     assert accessibility_report(page)["untranslated"] == []
 
 

@@ -67,6 +67,7 @@ export function formatDuration(seconds) {
   if (seconds < 60) return t("time.seconds", { n: seconds });
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return t("time.minutes", { n: minutes });
+  if (minutes % 60 === 0) return t("time.hours", { h: minutes / 60 });
   return t("time.hours_minutes", { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 

@@ -1,9 +1,9 @@
 // Coordinator: teams with their shifts and areas, routes (zone/camera + time → team) and silences.
 
-import { api, asList } from "../api.js";
-import { formatTime, t } from "../i18n.js";
-import { h, render } from "../ui.js";
-import { definitionList } from "./shared.js";
+import { api, ApiError, asList } from "../api.js";
+import { formatDuration, formatTime, t } from "../i18n.js";
+import { h, render, toast } from "../ui.js";
+import { cameraIndex, definitionList } from "./shared.js";
 
 function minuteLabel(minute) {
   if (minute === null || minute === undefined) return "";
@@ -53,9 +53,54 @@ async function optional(path, ...keys) {
   }
 }
 
+const DURATIONS = [30, 60, 120, 240, 480];
+
+/** Coordinators mute one camera for a while (pages only: the camera and incidents keep working). */
+function suspendForm(ctx, cameras, reload) {
+  const error = h("p", { class: "error-text", role: "alert", hidden: true });
+  const camera = h("select", { id: "silence-camera", name: "camera_id", required: true },
+    [...cameras.values()].map((c) => h("option", { value: c.id }, c.name ? `${c.name} (${c.id})` : c.id)));
+  const minutes = h("select", { id: "silence-minutes", name: "minutes" },
+    DURATIONS.map((m) => h("option", { value: m, selected: m === 60 }, formatDuration(m * 60))));
+  const comment = h("input", {
+    id: "silence-comment", name: "comment", type: "text", minlength: 3, maxlength: 500, required: true,
+    "aria-describedby": "silence-warning",
+  });
+  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, t("silence.submit"));
+  const form = h("form", { class: "card form", id: "silence-form", novalidate: true },
+    h("h3", {}, t("silence.title")),
+    h("div", { class: "field" }, h("label", { for: "silence-camera" }, t("silence.camera")), camera),
+    h("div", { class: "field" }, h("label", { for: "silence-minutes" }, t("silence.duration")), minutes),
+    h("div", { class: "field" }, h("label", { for: "silence-comment" }, t("silence.comment")),
+      h("p", { class: "warning", id: "silence-warning" }, t("silence.warning")), comment),
+    error, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    if (comment.value.trim().length < 3) {
+      error.textContent = t("silence.comment_needed");
+      error.hidden = false;
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await api("/silences/suspend", {
+        method: "POST", body: { camera_id: camera.value, minutes: Number(minutes.value), comment: comment.value.trim() },
+      });
+      toast(t("silence.created"), "ok");
+      await reload();
+    } catch (err) {
+      error.textContent = err instanceof ApiError && err.status === 403 ? t("error.forbidden") : t("error.generic");
+      error.hidden = false;
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
 export async function view(ctx) {
-  const [teams, routes, silences] = await Promise.all([
-    optional("/teams", "teams"), optional("/routes", "routes"), optional("/silences", "silences"),
+  const [teams, routes, silences, cameras] = await Promise.all([
+    optional("/teams", "teams"), optional("/routes", "routes"), optional("/silences", "silences"), cameraIndex(ctx),
   ]);
   // Members, areas and shifts are sub-resources of each team.
   await Promise.all(teams.items.map(async (team) => {
@@ -93,6 +138,19 @@ export async function view(ctx) {
             [t("teams.until"), formatTime(silence.ends_at)],
             [t("teams.set_by"), silence.created_by || "—"],
             [t("teams.why"), silence.comment || "—"],
-          ]))))),
+          ]),
+          silence.status !== "expired" && ctx.hasRole("coordinator", "admin") ? h("button", {
+            type: "button", class: "button button-block", dataset: { silenceId: silence.id },
+            onclick: async () => {
+              try {
+                await api(`/silences/${silence.id}`, { method: "DELETE" });
+                toast(t("silence.ended"), "ok");
+                await view(ctx);
+              } catch {
+                toast(t("error.generic"), "error");
+              }
+            },
+          }, t("silence.end")) : null)))),
+    ctx.hasRole("coordinator", "admin") ? suspendForm(ctx, cameras, () => view(ctx)) : null,
   );
 }
