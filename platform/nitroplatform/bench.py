@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -54,6 +55,7 @@ class BenchConfig:
     sender_processes: int = 1
     restart_at_s: float | None = None
     alerts_per_incident: int = 10
+    split: bool = False
 
 
 @dataclass
@@ -298,6 +300,17 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_total(processes: list[subprocess.Popen[bytes] | None]) -> float | None:
+    total = 0.0
+    for process in processes:
+        if process is not None:
+            seconds = _cpu_seconds(process.pid)
+            if seconds is None:
+                return None
+            total += seconds
+    return total
+
+
 def _percentiles(values: list[float]) -> dict[str, float | None]:
     if len(values) < 2:
         return {"p50": None, "p95": None, "p99": None}
@@ -364,12 +377,22 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
             flood_rate_per_s=1000.0,
             flood_burst=2000,
             log_level="WARNING",
+            live_relay=f"ipc://{workdir}/live.sock" if config.split else None,
         )
-        base_url = f"http://127.0.0.1:{settings.http_port}"
+        base_url = ingest_url = f"http://127.0.0.1:{settings.http_port}"
         log_path = str(workdir / "platform.log")
         process = start_subprocess(settings, log_path=log_path)
+        web: subprocess.Popen[bytes] | None = None
         try:
             wait_ready(base_url, timeout_s=60, process=process)
+            if config.split:
+                # A web-only worker serves the SSE stream; the ingest process relays its events to it.
+                web_settings = settings.model_copy(
+                    update={"ingest_enabled": False, "sweeper_enabled": False, "http_port": free_tcp_port()}
+                )
+                web = start_subprocess(web_settings, log_path=str(workdir / "web.log"))
+                base_url = f"http://127.0.0.1:{web_settings.http_port}"
+                wait_ready(base_url, timeout_s=60, process=web)
             reader = _SseReader(base_url, token)
             reader.start()
             reader.connected.wait(10)
@@ -393,9 +416,9 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
             cpu_start = None
             if config.restart_at_s is None:
                 time.sleep(max(0.0, start_at - time.time()))
-                cpu_start = _cpu_seconds(process.pid)
+                cpu_start = _cpu_total([process, web])
                 time.sleep(config.seconds)
-                cpu_end = _cpu_seconds(process.pid)
+                cpu_end = _cpu_total([process, web])
                 platform_cpu = None if cpu_start is None or cpu_end is None else cpu_end - cpu_start
             else:
                 platform_cpu = None
@@ -410,10 +433,12 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
                 sender.join(timeout=10)
             time.sleep(0.5)
             reader.stop.set()
-            ingest_stats = _scrape_ingest_metrics(base_url)
+            ingest_stats = _scrape_ingest_metrics(ingest_url)
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            for child in (process, web):
+                if child is not None:
+                    child.terminate()
+                    child.wait(timeout=20)
         rows, distinct = _count_stored(url)
     summary = _summarise(url, config, collected, reader, rows, distinct)
     summary["ingest"] = ingest_stats
@@ -453,6 +478,7 @@ def _summarise(
         "sender_processes": config.sender_processes,
         "restart_at_s": config.restart_at_s,
         "alerts_per_incident": config.alerts_per_incident,
+        "split_ingest_and_web": config.split,
         "alerts_per_s_acked": round(total["acked_in_window"] / config.seconds, 1),
         "heartbeats_per_s": round(total["heartbeats_sent"] / config.seconds, 1),
         "ack_rtt_ms": _percentiles(rtts),

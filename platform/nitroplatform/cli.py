@@ -244,6 +244,11 @@ def bench(
     alerts_per_incident: int = typer.Option(
         10, min=1, help="Alerts per simulated incident (new, updates, end); 1 makes every alert a new incident."
     ),
+    split: bool = typer.Option(
+        False,
+        "--split/--single",
+        help="Run ingest and web (SSE) in separate processes joined by the live relay, so each gets a core.",
+    ),
     restart_at: float | None = typer.Option(
         None,
         help="Kill the platform (SIGKILL) this many seconds into the run and restart it, to check that "
@@ -260,6 +265,7 @@ def bench(
         sender_processes=sender_processes,
         restart_at_s=restart_at,
         alerts_per_incident=alerts_per_incident,
+        split=split,
     )
     typer.echo(json.dumps(run_bench(database_url, config), indent=2))
 

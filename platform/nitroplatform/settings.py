@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     registry_refresh_s: float = Field(
         default=5.0, gt=0, description="Seconds between reloads of the camera registry cache used by ZAP."
     )
+    live_relay: str | None = Field(
+        default=None,
+        description="ZeroMQ endpoint (ipc:// or tcp://127.0.0.1:PORT) that relays live events from the ingest "
+        "process to web-only workers on the same machine; the ingest binds it, web workers connect.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     log_json: bool = Field(default=False, description="Write structured JSON log lines instead of plain text.")
 

@@ -35,6 +35,7 @@ from nitroplatform.ingest.metrics import PlatformMetrics
 from nitroplatform.ingest.server import IngestServer
 from nitroplatform.live.bus import LiveBus
 from nitroplatform.live.pg_notify import PgListener, channel_for
+from nitroplatform.live.relay import RelayPublisher, RelaySubscriber
 from nitroplatform.settings import Settings
 from nitrosignal import __version__
 from nitrosignal.keys import load_secret
@@ -49,6 +50,8 @@ class Runtime:
     ingest: IngestServer | None = None
     sweeper: Sweeper | None = None
     listener: PgListener | None = None
+    relay_publisher: RelayPublisher | None = None
+    relay_subscriber: RelaySubscriber | None = None
     background: Any = None  # nitroplatform.people.background.BackgroundTasks: routing, push, retention
 
 
@@ -81,7 +84,9 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
     bus = LiveBus(buffer_size=settings.live_buffer_size)
     metrics = PlatformMetrics()
     origin = uuid.uuid4().hex
-    publisher = IncidentPublisher(bus=bus, pg_channel=channel_for(url) if is_postgres(url) else None, pg_origin=origin)
+    # Same-machine workers share events over the relay when one is configured; otherwise PostgreSQL NOTIFY.
+    use_notify = is_postgres(url) and settings.live_relay is None
+    publisher = IncidentPublisher(bus=bus, pg_channel=channel_for(url) if use_notify else None, pg_origin=origin)
     run_ingest = settings.ingest_enabled if with_ingest is None else with_ingest
     run_sweeper = settings.sweeper_enabled if with_ingest is None else with_ingest
 
@@ -137,6 +142,12 @@ def _start_runtime(
                 url=settings.effective_database_url, bus=publisher.bus, origin=publisher.pg_origin
             )
             runtime.listener.start()
+        if settings.live_relay is not None:
+            if run_ingest:
+                runtime.relay_publisher = publisher.relay = RelayPublisher(settings.live_relay)
+            else:
+                runtime.relay_subscriber = RelaySubscriber(endpoint=settings.live_relay, bus=publisher.bus)
+                runtime.relay_subscriber.start()
         if run_ingest:
             keypair = load_secret(settings.effective_server_secret_key_file)
             key_cache = CameraKeyCache(factory, on_refuse=lambda reason: metrics.refused.labels(reason).inc())
@@ -168,3 +179,7 @@ def _stop_runtime(runtime: Runtime) -> None:
         runtime.sweeper.stop()
     if runtime.listener is not None:
         runtime.listener.stop()
+    if runtime.relay_subscriber is not None:
+        runtime.relay_subscriber.stop()
+    if runtime.relay_publisher is not None:
+        runtime.relay_publisher.close()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from nitroplatform.incidents.service import INCIDENT_EVENT, IncidentChange, load_changes, notify_listeners
 from nitroplatform.live.bus import EventDraft, LiveBus
 from nitroplatform.live.pg_notify import notify_in_transaction
+from nitroplatform.live.relay import RelayPublisher
 
 
 class IncidentPublisher:
@@ -20,11 +21,14 @@ class IncidentPublisher:
     outcome) call :meth:`announce` after their own commit.
     """
 
-    def __init__(self, *, bus: LiveBus, pg_channel: str | None = None, pg_origin: str = "") -> None:
+    def __init__(
+        self, *, bus: LiveBus, pg_channel: str | None = None, pg_origin: str = "", relay: RelayPublisher | None = None
+    ) -> None:
         """Args: bus: this process's live bus; pg_channel: NOTIFY channel when fan-out is on; pg_origin: worker id."""
         self.bus = bus
         self.pg_channel = pg_channel
         self.pg_origin = pg_origin
+        self.relay = relay
 
     def stage(self, session: Session, changes: Sequence[IncidentChange]) -> list[EventDraft]:
         """Serialise changes once, and queue them for other workers inside the open transaction."""
@@ -41,6 +45,8 @@ class IncidentPublisher:
     def deliver(self, drafts: Sequence[EventDraft], changes: Sequence[IncidentChange]) -> int:
         """After the commit: publish on the local bus and call change listeners. Returns listener failures."""
         self.bus.publish(drafts)
+        if self.relay is not None:
+            self.relay.send(drafts)
         return notify_listeners(changes)
 
     def announce(self, session: Session, *, incident_ids: Sequence[uuid.UUID]) -> list[IncidentChange]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from nitroplatform.api.app import create_app
 from nitroplatform.launcher import PlatformThread
@@ -174,3 +175,30 @@ def test_pg_notify_fans_out_between_workers(
         received = receiver.state.live_bus.recent()
         assert [json.loads(e.data)["camera_id"] for e in received] == ["cam-9"]
         assert len(sender.state.live_bus.recent()) == 1, "a worker does not republish its own notification"
+
+
+def test_relay_brings_ingest_events_to_a_web_worker(
+    client_factory: Callable[..., TestClient],
+    camera_factory: Callable[..., Any],
+    wire: Any,
+    server_keys: Any,
+    tmp_path: Any,
+) -> None:
+    relay = f"ipc://{tmp_path}/live.sock"
+    ingest_worker = client_factory(with_ingest=True, live_relay=relay)
+    web_worker = client_factory(with_ingest=False, live_relay=relay)
+    camera = camera_factory("cam-relay")
+    ingest = ingest_worker.app.state.runtime.ingest  # type: ignore[attr-defined]
+    ingest.refresh_registry()
+    device = wire.connect(ingest.endpoint, server_keys[1].public, camera.keypair)
+    web_bus = web_worker.app.state.live_bus  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    seq = 0
+    # PUB/SUB drops what is sent before the subscription is joined, so keep alerting until one arrives.
+    while time.monotonic() < deadline and not web_bus.recent():
+        seq += 1
+        assert wire.exchange(device, wire.alert("cam-relay", seq)) is not None
+        time.sleep(0.1)
+    events = web_bus.recent()
+    assert events and json.loads(events[-1].data)["camera_id"] == "cam-relay"
+    assert web_worker.app.state.runtime.ingest is None  # type: ignore[attr-defined]
