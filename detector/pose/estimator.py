@@ -208,7 +208,8 @@ class PoseEstimator:
             timestamp_ms: frame time for video mode (strictly increasing); the monotonic clock if None.
 
         Returns:
-            One PersonPose per person, people found at analysis resolution first.
+            One PersonPose per person: those found in the full frame first, then those only found in
+            regions or tiles (each pass reports at most num_poses people).
 
         Raises:
             ValueError: if the frame is not a (H, W, 3) uint8 array.
@@ -230,7 +231,7 @@ class PoseEstimator:
                         region = expand_box(pose.box(), 1.6, width, height)
                         self._landmarkers.regions.append(_Region(region))
         self._frame_index += 1
-        return poses[: self._settings.num_poses * max(1, len(self._landmarkers.regions) + 1)]
+        return poses
 
     def _track_regions(self, frame_bgr: ImageBGR, poses: list[PersonPose]) -> list[PersonPose]:
         """Re-analyse regions of small people found earlier in tiles; drop a region once it is lost."""
