@@ -131,7 +131,7 @@ def detect_drift(*, session: Session, record: IamaRecord, settings: IamaSettings
         return []
     approved = FactSnapshot.model_validate(snapshot.facts)
     differences = running_model_differences(session, approved)
-    current = collect_facts(session, deployment_id=record.deployment_id, settings=settings)
+    current = collect_facts(session, deployment_id=record.deployment_id, settings=settings, include_volatile=False)
     if current.sha256 != snapshot.facts_sha256:
         differences += diff_facts(approved, current)
     return differences

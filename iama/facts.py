@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -179,9 +180,16 @@ def model_card_fact(session: Session, deployment_id: str, settings: IamaSettings
     )
 
 
+@cache
+def _alert_schema() -> dict[str, Any]:
+    # The wire contract is fixed for the life of the process; render it once.
+    schema: dict[str, Any] = json.loads(render(Alert))
+    return schema
+
+
 def alert_schema_fact(session: Session, deployment_id: str, settings: IamaSettings) -> Fact:
     """The exact JSON Schema of an alert: everything a camera can ever send about an event."""
-    schema = json.loads(render(Alert))
+    schema = _alert_schema()
     return Fact(
         key="alert_schema",
         title=Text(nl="Alertschema (alles wat een camera verstuurt)", en="Alert schema (all a camera sends)"),
@@ -245,7 +253,8 @@ def routing_fact(session: Session, deployment_id: str, settings: IamaSettings) -
 
 
 FactSource = Callable[[Session, str, IamaSettings], Fact]
-FACT_SOURCES: tuple[FactSource, ...] = (
+# Sources whose facts are hashed at approval and compared for drift.
+DRIFT_SOURCES: tuple[FactSource, ...] = (
     deployment_fact,
     cameras_fact,
     model_card_fact,
@@ -253,9 +262,10 @@ FACT_SOURCES: tuple[FactSource, ...] = (
     retention_fact,
     schedules_fact,
     masks_zones_fact,
-    field_precision_fact,
-    routing_fact,
 )
+# Shown beside the questions, never hashed: they change all the time (outcomes, rosters).
+VOLATILE_SOURCES: tuple[FactSource, ...] = (field_precision_fact, routing_fact)
+FACT_SOURCES: tuple[FactSource, ...] = DRIFT_SOURCES + VOLATILE_SOURCES
 
 
 def hashed_value(fact: Fact) -> Any:
@@ -267,8 +277,19 @@ def hashed_value(fact: Fact) -> Any:
     return fact.value
 
 
-def collect_facts(session: Session, *, deployment_id: str, settings: IamaSettings) -> FactSnapshot:
-    """Collect every fact of a deployment and hash the drift-relevant ones."""
-    facts = [source(session, deployment_id, settings) for source in FACT_SOURCES]
+def collect_facts(
+    session: Session, *, deployment_id: str, settings: IamaSettings, include_volatile: bool = True
+) -> FactSnapshot:
+    """Collect the facts of a deployment and hash the drift-relevant ones.
+
+    Args:
+        session: database session.
+        deployment_id: the deployment.
+        settings: IAMA settings (model path, retention override).
+        include_volatile: also collect field precision and routing; the gate leaves them out, since they
+            never change the hash and cost queries on every decision.
+    """
+    sources = FACT_SOURCES if include_volatile else DRIFT_SOURCES
+    facts = [source(session, deployment_id, settings) for source in sources]
     relevant = {fact.key: hashed_value(fact) for fact in facts if fact.drift_relevant}
     return FactSnapshot(facts=facts, sha256=canonical_sha256(relevant))

@@ -48,7 +48,9 @@ class IamaGatePolicy:
         snapshot = latest_snapshot(session=session, record_id=record.id)
         if snapshot is None:
             return GateDecision(gated=True, reason="iama_snapshot_missing")
-        current = collect_facts(session, deployment_id=record.deployment_id, settings=self._settings)
+        current = collect_facts(
+            session, deployment_id=record.deployment_id, settings=self._settings, include_volatile=False
+        )
         if current.sha256 != snapshot.facts_sha256:
             return GateDecision(gated=True, reason="iama_facts_changed")
         approved = FactSnapshot.model_validate(snapshot.facts)

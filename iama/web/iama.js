@@ -47,7 +47,8 @@ function toast(message, error = false) {
 }
 
 async function act(fn, okMessage) {
-  try { await fn(); if (okMessage) toast(okMessage); await route(); } catch (e) { toast(e.message, true); }
+  // Re-render before confirming, so the confirmation always describes what is on screen.
+  try { await fn(); await route(); if (okMessage) toast(okMessage); } catch (e) { toast(e.message, true); }
 }
 
 // ---------- deployments ----------
@@ -158,7 +159,7 @@ function actionBar(rec, doc, id) {
 function risksPanel(doc, id) {
   const current = doc.residual_risks.filter((r) => r.record_version === doc.record.version);
   if (current.length === 0) return null;
-  return h("section", { class: "card", id: "risks" }, h("h2", {}, "Restrisico's"), current.map((r) => h("div", { class: "risk" },
+  return h("section", { class: "card", id: "risks" }, h("h2", {}, "Restrisico's"), current.map((r) => h("div", { class: "risk", "data-position": r.position, "data-decision": r.decision },
     h("strong", {}, `${r.position}. ${r.title}`), ` — ${r.decision}${r.decided_by ? ` (${r.decided_by})` : ""} `,
     doc.record.status === "dpo_advice" ? [
       h("button", { class: "button", "data-accept": r.position, onclick: () => act(() => api(`/api/v1/iama/records/${id}/risks/${r.position}`, { method: "POST", body: { accept: true } }), "Aanvaard") }, "Aanvaarden"),

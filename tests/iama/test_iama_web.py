@@ -169,6 +169,8 @@ def open_as(browser: Browser, base: str, name: str, path: str) -> Page:
 
 
 def click_and_wait(page: Page, selector: str, text: str) -> None:
+    """Click and wait for the confirmation toast, which shows only after the API call has completed."""
+    page.evaluate("document.getElementById('toast').className = ''")  # no stale toast from the last click
     page.click(selector)
     page.wait_for_selector(f"#toast.show:has-text('{text}')")
 
@@ -201,6 +203,7 @@ def test_privacy_officers_take_a_deployment_to_an_approved_export(
     official = open_as(browser, server, "carol", record_url)
     for position in (1, 2, 3):
         click_and_wait(official, f"[data-accept='{position}']", "Aanvaard")
+        official.wait_for_selector(f"#risks [data-position='{position}'][data-decision='accepted']")
     official.fill("#reason", "Proef van zes maanden onder de voorwaarden van 5.B.")
     click_and_wait(official, "#approve", "Goedgekeurd")
     official.wait_for_selector("#status:has-text('approved')")
