@@ -17,6 +17,7 @@ import pytest
 from device_harness import (  # type: ignore[import-not-found]
     Keys,
     TestPlatform,
+    alert_builder,
     camera_config_dict,
     write_person_video,
 )
@@ -141,3 +142,58 @@ def test_alert_travels_detected_queued_sent_acked(
     assert summary.outbox_depth == 0 and summary.alerts_acked == len(alerts)
     assert new.model.version and new.occurred_at <= datetime.now(UTC)
     assert summary.dropped_frames == 0  # a file read as fast as possible is never thinned by drops
+
+
+def test_a_lost_feed_is_reopened_with_backoff_once_it_returns(
+    tmp_path: Path, keys: Keys, platform_server: TestPlatform, still_video: Path
+) -> None:
+    camera_file = tmp_path / "camera.avi"
+    source = {"type": "file", "path": str(camera_file), "loop": True, "reconnect_initial_s": 0.2}
+    config = CameraConfig.model_validate(
+        camera_config_dict(keys, platform_server.endpoint, source, tmp_path / "outbox.sqlite3")
+    )
+
+    def plug_in_once_reported_lost() -> None:
+        lost = platform_server.wait_for(
+            lambda: any(h.reason == "camera_feed_lost" for h in platform_server.heartbeats()), 30
+        )
+        if lost:
+            camera_file.write_bytes(still_video.read_bytes())
+
+    plug_in = threading.Thread(target=plug_in_once_reported_lost, daemon=True)
+    plug_in.start()
+    summary, _ = run_runtime(config, RunOptions(max_seconds=3.0))
+    plug_in.join(5)
+    states = [(h.state, h.reason) for h in platform_server.heartbeats()]
+    assert (DeviceState.DEGRADED, "camera_feed_lost") in states
+    assert states[-1] == (DeviceState.ACTIVE, None)
+    assert summary.frames_read > 0
+
+
+def test_full_outbox_refuses_new_alerts_keeps_the_backlog_and_says_so(
+    tmp_path: Path, keys: Keys, balloon_video: Path
+) -> None:
+    from detector.outbox import Outbox, OutboxFullError
+
+    with socket.socket() as probe:  # the platform is away: nothing drains the outbox
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    source = {"type": "file", "path": str(balloon_video), "realtime": False}
+    data = camera_config_dict(keys, endpoint, source, tmp_path / "outbox.sqlite3")
+    data["outbox"]["max_size_mb"] = 0.0625
+    config = CameraConfig.model_validate(data)
+    outbox = Outbox.open(config.outbox.path, max_bytes=64 * 1024)
+    outbox.set_gated(False)
+    with pytest.raises(OutboxFullError):
+        for _ in range(1000):
+            outbox.add_alert(alert_builder())
+    backlog = outbox.depth()
+    outbox.close()
+
+    summary, traces = run_runtime(
+        config, RunOptions(max_seconds=30, exit_at_end=True, drain_timeout_s=0.1, stop_drain_s=0.1)
+    )
+
+    assert "detected" in [t.step for t in traces] and "queued" not in [t.step for t in traces]
+    assert (summary.last_state, summary.last_reason) == ("degraded", "outbox_full")
+    assert summary.outbox_depth == backlog  # nothing lost from the backlog
