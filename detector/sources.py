@@ -163,10 +163,13 @@ class CaptureThread:
             capture = open_capture(self.settings)
             try:
                 if capture.isOpened():
-                    ended = self._read_all(capture)
-                    if ended:
+                    read_before = self.frames_read
+                    if self._read_all(capture):
                         return
-                    backoff = self.settings.reconnect_initial_s if self._frames_read else backoff
+                    if self.frames_read > read_before:
+                        # The feed worked for a while: start the backoff afresh for this outage.
+                        backoff = self.settings.reconnect_initial_s
+                    logger.error("camera feed broke off (%s); reopening in %.1fs", self.settings.type, backoff)
                 else:
                     logger.error("cannot open camera source (%s); retrying in %.1fs", self.settings.type, backoff)
             finally:
