@@ -243,6 +243,26 @@ def test_keyboard_only_login_and_claim(platform: LivePlatform, page: Page) -> No
     page.keyboard.press("Enter")
     expect(page.locator(".incident-headline")).to_contain_text("Opgepakt")
 
+    def tab_to(selector: str, limit: int = 8) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    # The rest of the flow without a pointer: arrived, an outcome chosen with the arrow keys, saved.
+    page.locator("h1").focus()
+    tab_to("#arrive")
+    page.keyboard.press("Enter")
+    expect(page.locator(".incident-headline")).to_contain_text("Ter plaatse")
+    page.locator("h1").focus()
+    tab_to('input[name="outcome"]')
+    page.keyboard.press("ArrowDown")  # from the first outcome to "nobody there"
+    expect(page.get_by_label("Niemand (meer) aanwezig")).to_be_checked()
+    tab_to("#save-outcome")
+    page.keyboard.press("Enter")
+    expect(page.locator(".incident-headline")).to_contain_text("Gesloten")
+
 
 @pytest.mark.browser
 def test_offline_banner_and_reconnect_without_duplicates(platform: LivePlatform, page: Page) -> None:

@@ -7,7 +7,6 @@ optional outside resource is a map tile server, and only when an operator config
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Final
@@ -132,9 +131,3 @@ def service_worker() -> FileResponse:
 def manifest() -> FileResponse:
     """The web app manifest, so officers can install the app on the home screen."""
     return _file_response(STATIC_DIR / "manifest.webmanifest")
-
-
-def catalog_keys(language: str) -> set[str]:
-    """All message keys of one catalog (used by tests to check that both languages are complete)."""
-    data = json.loads((I18N_DIR / f"{language}.json").read_text(encoding="utf-8"))
-    return set(data)
