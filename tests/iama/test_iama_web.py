@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from nitroplatform.api.app import create_app
 from nitroplatform.auth.deps import Role
@@ -30,6 +31,7 @@ from nitroplatform.db.models import Camera
 from nitroplatform.db.session import make_sessionmaker, session_scope
 from nitroplatform.people import service as people
 from nitroplatform.people.config import PeopleSettings
+from nitroplatform.people.record_models import AuditEntry
 from nitroplatform.settings import Settings
 
 PASSWORD = "correct horse battery staple"
@@ -252,3 +254,24 @@ def test_new_deployment_and_empty_record_in_the_browser(server: str, browser: Br
     page.fill("textarea[data-q='1.1.1']", "Overlast bij de haven.")
     click_and_wait(page, "#save", "Opgeslagen")
     page.wait_for_selector("#missing:has-text('57 verplichte vragen open: 1.2.1,')")
+
+
+def test_json_export_imports_through_the_api_and_exports_are_audited(platform_settings: Settings) -> None:
+    with TestClient(make_app(platform_settings)) as client:
+        headers = login(client, "alice")
+        record_id = client.post("/api/v1/iama/example", headers=headers).json()["id"]
+        exported = client.get(f"/api/v1/iama/records/{record_id}/export/json", headers=headers)
+        assert exported.status_code == 200
+        imported = client.post(
+            "/api/v1/iama/records/import",
+            headers={**headers, "Content-Type": "application/json"},
+            content=exported.content,
+        )
+        assert imported.status_code == 201, imported.text
+        copy = client.get(f"/api/v1/iama/records/{imported.json()['id']}/export/json", headers=headers)
+        assert copy.json() == exported.json()
+    engine = make_engine(str(platform_settings.database_url))
+    with session_scope(make_sessionmaker(engine)) as db:
+        actions = db.scalars(select(AuditEntry.action).where(AuditEntry.actor == "alice")).all()
+    engine.dispose()
+    assert actions.count("iama.export") == 2 and "iama.create" in actions and "iama.answer" in actions

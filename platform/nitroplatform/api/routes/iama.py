@@ -32,6 +32,7 @@ from iama.worked_example import load_example
 from iama.workflow import WorkflowError, check_completeness
 from nitroplatform.api.deps import SessionDep
 from nitroplatform.api.errors import ConflictError, DomainError, NotFoundError
+from nitroplatform.audit import record as audit_record
 from nitroplatform.auth.deps import AuthUser, Role, require_roles
 from nitroplatform.db.models import Camera, utcnow
 
@@ -357,7 +358,7 @@ def post_risk(record_id: int, position: int, body: RiskIn, user: Editor, db: Ses
 def export(
     record_id: int,
     fmt: ExportFormat,
-    _user: Reader,
+    user: Reader,
     db: SessionDep,
     settings: SettingsDep,
     organization: Annotated[str | None, Query(max_length=100)] = None,
@@ -371,6 +372,15 @@ def export(
         options = RegisterOptions(organization=organization, contact_email=contact_email)
     with _domain(db):
         result = export_record(session=db, record_id=record_id, fmt=fmt, settings=settings, register_options=options)
+        # Who took which record out of the system goes into the platform's audit log.
+        audit_record(
+            db,
+            actor=user.username,
+            action="iama.export",
+            target_type="iama_record",
+            target_id=record_id,
+            detail={"format": fmt},
+        )
     return Response(
         content=result.content,
         media_type=result.media_type,
