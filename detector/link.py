@@ -295,11 +295,12 @@ class Link:
             )
             self._trace("refused", alert, "out_of_order")
             return
-        fresh = self._outbox.resequence(alert.seq)
+        moved = self._outbox.resequence_pending()
         logger.warning(
-            "platform said alert seq %d is out of order; resending it as seq %s",
+            "platform said alert seq %d is out of order; renumbered %d pending alert(s) from seq %s on",
             alert.seq,
-            fresh.seq if fresh is not None else "?",
+            len(moved),
+            moved[0][1] if moved else "?",
         )
 
     def _trace(self, step: TraceStep, alert: PendingAlert, detail: str = "") -> None:

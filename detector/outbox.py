@@ -187,30 +187,30 @@ class Outbox:
         with self._lock:
             self._conn.execute("UPDATE meta SET value=MAX(value, ?) WHERE key='next_seq'", (floor,))
 
-    def resequence(self, seq: int) -> PendingAlert | None:
-        """Give a pending alert a fresh seq from the counter (same message otherwise) and return it.
+    def resequence_pending(self) -> list[tuple[int, int]]:
+        """Give every pending alert a fresh seq from the counter, keeping their order; nothing else changes.
 
         Returns:
-            The alert with its new seq and payload, or None if ``seq`` is not pending.
+            (old seq, new seq) pairs, oldest first.
         """
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                row = self._conn.execute("SELECT payload FROM pending WHERE seq=?", (seq,)).fetchone()
-                if row is None:
-                    self._conn.execute("ROLLBACK")
-                    return None
-                new_seq = self._take_seq()
-                old = decode(bytes(row[0]))
-                payload = encode(old.model_copy(update={"seq": new_seq}))
-                self._conn.execute("UPDATE pending SET seq=?, payload=? WHERE seq=?", (new_seq, payload, seq))
+                rows = self._conn.execute("SELECT seq, payload FROM pending ORDER BY seq").fetchall()
+                moved: list[tuple[int, int]] = []
+                for old_seq, payload in rows:
+                    # New numbers come from the counter, above every pending seq, so the key never collides.
+                    new_seq = self._take_seq()
+                    renumbered = encode(decode(bytes(payload)).model_copy(update={"seq": new_seq}))
+                    self._conn.execute(
+                        "UPDATE pending SET seq=?, payload=? WHERE seq=?", (new_seq, renumbered, int(old_seq))
+                    )
+                    moved.append((int(old_seq), new_seq))
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                raise OutboxError(f"cannot resequence alert {seq} in {self.path}: {exc}") from exc
-        alert = decode(payload)
-        assert isinstance(alert, Alert)
-        return PendingAlert(seq=new_seq, incident_id=str(alert.incident_id), phase=alert.phase.value, payload=payload)
+                raise OutboxError(f"cannot renumber pending alerts in {self.path}: {exc}") from exc
+        return moved
 
     @property
     def gated(self) -> bool:

@@ -212,7 +212,7 @@ def test_out_of_order_refusal_moves_the_counter_past_the_platform(
     keys: Keys, platform_server: TestPlatform, outbox: Outbox
 ) -> None:
     """Another process (a device check, an older outbox) used higher numbers: overtake them, lose nothing."""
-    pending = outbox.add_alert(alert_builder())
+    pending = [outbox.add_alert(alert_builder()) for _ in range(5)]
     floor = outbox.next_seq() + 1_000  # the platform has already seen this camera up to here
 
     def platform_floor(message: Alert | Heartbeat) -> tuple[AckResult, str | None]:
@@ -225,11 +225,12 @@ def test_out_of_order_refusal_moves_the_counter_past_the_platform(
     try:
         running.link.offer_heartbeat(_heartbeat(floor - 1))
         assert platform_server.wait_for(lambda: outbox.depth() == 0, 10)
-        [stored] = platform_server.alerts()
-        original = decode(pending.payload)
-        assert isinstance(original, Alert)
-        assert stored.seq > floor and stored.incident_id == original.incident_id
+        stored = platform_server.alerts()
+        originals = [decode(p.payload) for p in pending]
+        assert [a.incident_id for a in stored] == [o.incident_id for o in originals if isinstance(o, Alert)]
+        assert [a.message_id for a in stored] == [o.message_id for o in originals]  # the same alerts, in order
+        assert all(a.seq > floor for a in stored) and [a.seq for a in stored] == sorted(a.seq for a in stored)
         assert outbox.dead_letters() == []
-        assert outbox.next_seq() > stored.seq
+        assert outbox.next_seq() > stored[-1].seq
     finally:
         running.link.stop()
