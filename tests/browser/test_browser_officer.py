@@ -141,3 +141,18 @@ def test_claim_from_notification_action(platform: LivePlatform, page: Page) -> N
     expect(page.locator(".incident-headline")).to_contain_text("Opgepakt")
     expect(page).to_have_url(f"{platform.base_url}/app/incidents/{incident_id}")
     expect(page.get_by_role("button", name="Ik ben ter plaatse")).to_be_visible()
+
+
+def test_claim_by_a_colleague_shows_up_live(platform: LivePlatform, page: Page) -> None:
+    """Two officers of one team: when one claims, the other's screen updates and cannot claim any more."""
+    officer = _officer_on_boulevard(platform)
+    colleague = platform.add_user("boa.visser", roles=[Role.officer], team_id=1)
+    incident_id = platform.incident_id_for(platform.send_alert("boulevard-noord"))
+    login(page, officer, f"/app/incidents/{incident_id}")
+    expect(page.get_by_role("button", name="Ik pak deze op")).to_be_visible()
+    platform.handle(platform.officer_client(colleague), incident_id, until="claim")
+    expect(page.locator(".incident-headline")).to_contain_text("Opgepakt")
+    expect(page.get_by_role("button", name="Ik pak deze op")).to_have_count(0)
+    # Recording arrival on a colleague's incident is refused by the platform (409), and the app says why.
+    page.get_by_role("button", name="Ik ben ter plaatse").click()
+    expect(page.locator("#toast")).to_contain_text("Iemand anders heeft deze melding al opgepakt")
