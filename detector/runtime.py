@@ -241,8 +241,9 @@ class DetectorRuntime:
         self._capture = None
         self._frames.clear()
         if self._vision is not None:
-            for event in self._vision.confirmer.close_all(self._next_frame_time(None)):
-                self._emit(event, self._next_frame_time(None), outbox, link)
+            closed_at = self._next_frame_time(None)
+            for event in self._vision.confirmer.close_all(closed_at):
+                self._emit(event, closed_at, outbox, link)
 
     def _frames_read(self) -> int:
         return self._frames_read_closed + (self._capture.frames_read if self._capture is not None else 0)
@@ -252,6 +253,10 @@ class DetectorRuntime:
         # confirmer mean seconds of video; the clock never goes backwards, even when a file loops.
         if frame is not None and isinstance(self.config.source, FileSource):
             candidate = self._media_epoch + frame.media_s
+            if candidate <= self._last_frame_s:
+                # The file looped: continue its clock one analysis interval after the last frame.
+                self._media_epoch = self._last_frame_s + 1.0 / self.config.source.analysis_fps - frame.media_s
+                candidate = self._media_epoch + frame.media_s
         else:
             candidate = time.time()
         if candidate <= self._last_frame_s:
