@@ -348,10 +348,15 @@ def export(
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="A JSON export of a record."), database_url: str | None = DB_OPTION
+    file: Path = typer.Argument(..., help="A JSON export of a record."),
+    actor: str = ACTOR,
+    database_url: str | None = DB_OPTION,
 ) -> None:
-    """Import a JSON export losslessly as a new record; prints its id."""
-    record = _run(database_url, lambda db: import_json(session=db, text=file.read_text()))
+    """Import a JSON export losslessly as a new record; prints its id.
+
+    An imported approval gates nothing until the record is reopened and approved on this platform.
+    """
+    record = _run(database_url, lambda db: import_json(session=db, text=file.read_text(), actor=actor))
     typer.echo(record.id)
 
 

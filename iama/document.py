@@ -6,7 +6,7 @@ same JSON (a lossless round trip).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -209,8 +209,11 @@ def build_document(*, session: Session, record_id: int) -> RecordDocument:
     )
 
 
-def import_document(*, session: Session, document: RecordDocument) -> IamaRecord:
+def import_document(*, session: Session, document: RecordDocument, actor: str) -> IamaRecord:
     """Recreate a record (and its deployment, when missing) exactly as exported.
+
+    The record is marked imported by ``actor``: an approval made elsewhere never opens a gate here (anyone
+    could write such a file). Reopening it starts the workflow of this platform.
 
     Raises:
         ValueError: when the deployment exists with different content.
@@ -220,7 +223,12 @@ def import_document(*, session: Session, document: RecordDocument) -> IamaRecord
         session.add(Deployment(**document.deployment.model_dump()))
     elif DeploymentDoc.model_validate(_fields(existing, DeploymentDoc)) != document.deployment:
         raise ValueError(f"deployment {document.deployment.id!r} exists with different content; not overwriting")
-    record = IamaRecord(deployment_id=document.deployment.id, **document.record.model_dump())
+    record = IamaRecord(
+        deployment_id=document.deployment.id,
+        imported_by=actor,
+        imported_at=datetime.now(UTC),
+        **document.record.model_dump(),
+    )
     session.add(record)
     session.flush()
     for name, (model, _doc_type, _order) in _CHILDREN.items():

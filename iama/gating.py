@@ -36,7 +36,11 @@ class IamaGatePolicy:
             return GateDecision(gated=True, reason="no_deployment")
         record = session.scalars(
             select(IamaRecord)
-            .where(IamaRecord.deployment_id == camera.deployment_id, IamaRecord.status == Status.approved)
+            .where(
+                IamaRecord.deployment_id == camera.deployment_id,
+                IamaRecord.status == Status.approved,
+                IamaRecord.imported_by.is_(None),
+            )
             .order_by(IamaRecord.approved_at.desc())
         ).first()
         if record is None:

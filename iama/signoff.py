@@ -166,6 +166,8 @@ def reopen(*, session: Session, record_id: int, actor: str, reason: str) -> Iama
     _transition(session, record, action="reopen", actor=actor, note=reason)
     record.version += 1
     record.reviewer = record.dpo = record.approver = None
+    # From here the record goes through this platform's own workflow, so it may gate again once approved.
+    record.imported_by = record.imported_at = None
     session.flush()
     return record
 

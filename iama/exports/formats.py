@@ -15,6 +15,7 @@ from iama.exports.register import RegisterOptions, to_register
 from iama.exports.render import render_html, render_markdown, render_pdf
 from iama.facts import collect_facts
 from iama.storage.models import IamaRecord
+from nitroplatform.audit import record as audit_record
 
 ExportFormat = Literal["md", "html", "pdf", "json", "register", "art27", "art5"]
 EXPORT_FORMATS: tuple[str, ...] = ("md", "html", "pdf", "json", "register", "art27", "art5")
@@ -88,6 +89,15 @@ def export_record(
     )
 
 
-def import_json(*, session: Session, text: str) -> IamaRecord:
-    """Import a JSON export (``nitrosignal.iama-record/1``) as a new record."""
-    return import_document(session=session, document=RecordDocument.model_validate_json(text))
+def import_json(*, session: Session, text: str, actor: str) -> IamaRecord:
+    """Import a JSON export (``nitrosignal.iama-record/1``) as a new record, marked imported by ``actor``."""
+    record = import_document(session=session, document=RecordDocument.model_validate_json(text), actor=actor)
+    audit_record(
+        session,
+        actor=actor,
+        action="iama.import",
+        target_type="iama_record",
+        target_id=record.id,
+        detail={"status": record.status},
+    )
+    return record

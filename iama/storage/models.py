@@ -54,6 +54,10 @@ class IamaRecord(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reassessment_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     drift: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Set when the record came in through a JSON import: its approval happened elsewhere, so it gates
+    # nothing here until it is reopened and approved again by people of this platform.
+    imported_by: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Answer(Base):

@@ -68,7 +68,7 @@ def test_json_export_imports_back_losslessly(
 ) -> None:
     approve_all(session, filled_record, settings)
     exported = export_record(session=session, record_id=filled_record, fmt="json", settings=settings).content
-    copy = import_json(session=session, text=exported.decode())
+    copy = import_json(session=session, text=exported.decode(), actor="erik")
     assert copy.id != filled_record
     again = export_record(session=session, record_id=copy.id, fmt="json", settings=settings).content
     assert json.loads(again) == json.loads(exported)
@@ -151,7 +151,7 @@ def test_cli_from_example_to_approved_export(tmp_path: Path) -> None:
     out = tmp_path / "record.json"
     run("export", record, "--format", "json", "--out", str(out))
     assert json.loads(out.read_text())["record"]["status"] == "approved"
-    imported = run("import", str(out))
+    imported = run("import", str(out), "--as", "erik")
     assert "approved" in run("status")
     assert run("status", imported).splitlines()[1] == "status: approved (version 1)"
 

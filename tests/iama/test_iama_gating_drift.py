@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from iama import service
 from iama.config import IamaSettings
 from iama.drift import detect_drift, sweep
+from iama.exports.formats import export_record, import_json
 from iama.gating import IamaGatePolicy
 from nitroplatform.db.models import Camera
 from nitroplatform.gating import GatePolicy, load_gate_policy
@@ -194,3 +195,18 @@ def test_heartbeat_reporting_another_model_gates_camera(
 def test_platform_loads_this_policy_for_iama_gating(tmp_path: Path) -> None:
     policy = load_gate_policy(Settings(environment="development", data_dir=tmp_path, gating_mode="iama"))
     assert isinstance(policy, IamaGatePolicy)
+
+
+def test_imported_approval_gates_nothing_until_approved_here(
+    session: Session, filled_record: int, settings: IamaSettings, now: datetime, approve_all: Callable[..., None]
+) -> None:
+    approve_all(session, filled_record, settings)
+    exported = export_record(session=session, record_id=filled_record, fmt="json", settings=settings).content
+    service.archive(session=session, record_id=filled_record, actor="alice", reason="replaced by the import")
+    copy = import_json(session=session, text=exported.decode(), actor="mallory")
+    assert copy.status == "approved" and copy.imported_by == "mallory"
+    policy = IamaGatePolicy(settings)
+    assert policy.is_gated(session, "cam-1", now).reason == "no_approved_iama"
+    service.reopen(session=session, record_id=copy.id, actor="alice", reason="adopt the imported assessment")
+    approve_all(session, copy.id, settings, now)
+    assert policy.is_gated(session, "cam-1", now).gated is False

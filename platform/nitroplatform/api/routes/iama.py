@@ -389,10 +389,10 @@ def export(
 
 
 @router.post("/api/v1/iama/records/import", status_code=201)
-def import_record(document: RecordDocument, _user: Editor, db: SessionDep) -> dict[str, int]:
+def import_record(document: RecordDocument, user: Editor, db: SessionDep) -> dict[str, int]:
     """Import a JSON export as a new record."""
     with _domain(db):
-        record = import_json(session=db, text=document.model_dump_json())
+        record = import_json(session=db, text=document.model_dump_json(), actor=user.username)
     return {"id": record.id}
 
 

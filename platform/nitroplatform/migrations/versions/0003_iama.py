@@ -52,6 +52,8 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reassessment_needed', sa.Boolean(), nullable=False),
     sa.Column('drift', sa.JSON(), nullable=False),
+    sa.Column('imported_by', sa.String(length=64), nullable=True),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['deployment_id'], ['iama_deployments.id'], name=op.f('fk_iama_records_deployment_id_iama_deployments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_iama_records'))
     )
