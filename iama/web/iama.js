@@ -211,6 +211,7 @@ async function recordView(id) {
         doc.record.reviewer ? ` · reviewer ${doc.record.reviewer}` : "", doc.record.dpo ? ` · FG ${doc.record.dpo}` : "", doc.record.approver ? ` · bestuurder ${doc.record.approver}` : ""),
       rec.missing.length ? h("p", { class: "warning", id: "missing" }, `${rec.missing.length} verplichte vragen open: ${rec.missing.join(", ")}`) : h("p", { class: "muted", id: "complete" }, "Alle verplichte vragen beantwoord."),
       rec.blocked.map((b) => h("p", { class: "error-text" }, b)),
+      rec.imported_by ? h("p", { class: "warning", id: "imported" }, `Geïmporteerd door ${rec.imported_by}: een elders gegeven goedkeuring activeert hier geen camera's. Heropen het record om het hier te laten goedkeuren.`) : "",
       actionBar(rec, doc, id)),
     h("section", { class: "card", id: "gates" }, h("h2", {}, "Camera's"), h("ul", {}, gates.length ? gates : h("li", {}, "Geen camera's gekoppeld."))),
     rec.drift.length ? h("section", { class: "card warning", id: "drift" }, h("h2", {}, "Herbeoordeling nodig"), h("ul", {}, rec.drift.map((d) => h("li", {}, d.summary)))) : "",

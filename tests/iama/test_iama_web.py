@@ -270,6 +270,9 @@ def test_json_export_imports_through_the_api_and_exports_are_audited(platform_se
         assert imported.status_code == 201, imported.text
         copy = client.get(f"/api/v1/iama/records/{imported.json()['id']}/export/json", headers=headers)
         assert copy.json() == exported.json()
+        assert client.get(f"/api/v1/iama/records/{imported.json()['id']}", headers=headers).json()["imported_by"] == (
+            "alice"
+        )
     engine = make_engine(str(platform_settings.database_url))
     with session_scope(make_sessionmaker(engine)) as db:
         actions = db.scalars(select(AuditEntry.action).where(AuditEntry.actor == "alice")).all()

@@ -135,6 +135,7 @@ class RecordOut(BaseModel):
     facts: list[dict[str, Any]]
     drift: list[dict[str, Any]]
     gates: dict[str, dict[str, Any]]
+    imported_by: str | None = None
 
 
 def _deployment_out(db: Session, deployment: Deployment) -> DeploymentOut:
@@ -204,6 +205,7 @@ def _record_out(db: Session, record_id: int, settings: IamaSettings) -> RecordOu
         facts=facts,
         drift=drift or record.drift,
         gates=gates,
+        imported_by=record.imported_by,
     )
 
 
