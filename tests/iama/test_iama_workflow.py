@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from iama import service
 from iama.config import IamaSettings
+from iama.gating import IamaGatePolicy
+from iama.loader import load_questionnaire
 from iama.storage.models import ApprovedSnapshot, ImmutableSnapshotError
 from iama.workflow import WorkflowError, check_completeness, target_status
 
@@ -195,3 +197,37 @@ def test_snapshot_tampering_by_sql_is_detected(
     session.expire_all()
     altered = service.latest_snapshot(session=session, record_id=filled_record)
     assert altered is not None and not service.verify_snapshot(altered)
+
+
+def fill_everything(questionnaire_id: str) -> dict[str, Any]:
+    """An answer of the right type for every question (first option of every choice)."""
+    answers: dict[str, Any] = {}
+    for question in load_questionnaire(questionnaire_id).questions():
+        if question.type == "text":
+            answers[question.id] = f"Antwoord op {question.id}."
+        elif question.type in ("choice", "rating"):
+            answers[question.id] = question.options[0].key
+        elif question.type == "multi":
+            answers[question.id] = [question.options[0].key]
+        else:
+            answers[question.id] = [{"title": f"Punt bij {question.id}"}]
+    return answers
+
+
+def test_v1_record_runs_the_same_workflow_without_residual_risks(
+    session: Session,
+    settings: IamaSettings,
+    add_camera: Callable[..., Any],
+    approve_all: Callable[..., None],
+    now: datetime,
+) -> None:
+    service.create_deployment(session=session, deployment=service.DeploymentIn(id="v1dep", name="IAMA 2021"))
+    add_camera(session, "cam-v1", deployment_id="v1dep")
+    record = service.create_record(
+        session=session, deployment_id="v1dep", questionnaire_id="iama-v1-2021", author="alice"
+    )
+    service.set_answers(session=session, record_id=record.id, answers=fill_everything("iama-v1-2021"), actor="alice")
+    approve_all(session, record.id, settings, now)
+    assert service.get_record(session=session, record_id=record.id).status == "approved"
+    assert service.residual_risks(session=session, record=record) == []
+    assert IamaGatePolicy(settings).is_gated(session, "cam-v1", now).gated is False
