@@ -6,26 +6,18 @@ acting (their platform username); the workflow refuses a person acting in two ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 import yaml
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from iama import service
+from iama import cli_output, service
+from iama.cli_common import ACTOR, DB_OPTION, run_in_session
 from iama.config import IamaSettings
-from iama.drift import detect_drift, sweep
-from iama.exports.formats import EXPORT_FORMATS, export_record, import_json
-from iama.exports.register import RegisterOptions
-from iama.gating import IamaGatePolicy
-from iama.loader import QUESTIONNAIRE_IDS, AnswerError, load_questionnaire
-from iama.storage.models import Deployment
-from iama.worked_example import load_example
-from iama.workflow import Mark, WorkflowError, check_completeness
+from iama.loader import QUESTIONNAIRE_IDS, load_questionnaire
+from iama.workflow import Mark
 
 app = typer.Typer(
     help="Human-rights impact assessments (IAMA v1 2021 / v2 2026) per deployment.",
@@ -33,46 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-T = TypeVar("T")
-DB_OPTION = typer.Option(
-    None,
-    "--database-url",
-    envvar="NITROSIGNAL_DATABASE_URL",
-    help="SQLAlchemy URL; default: the platform's database (NITROSIGNAL_* settings).",
-)
-ACTOR = typer.Option(..., "--as", help="Username of the person acting (recorded in history and workflow).")
-
-
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from nitroplatform.db.engine import make_engine
-    from nitroplatform.db.models_registry import load_all_models
-    from nitroplatform.db.session import make_sessionmaker, session_scope
-    from nitroplatform.settings import get_settings
-
-    load_all_models()
-    engine = make_engine(database_url or get_settings().effective_database_url)
-    try:
-        with session_scope(make_sessionmaker(engine)) as db:
-            yield db
-    finally:
-        engine.dispose()
-
-
-def _run(database_url: str | None, action: Callable[[Session], T]) -> T:
-    """Run ``action`` in one transaction; domain errors become a message and exit code 1."""
-    try:
-        with _session(database_url) as db:
-            return action(db)
-    except (WorkflowError, service.NotFoundError, AnswerError, KeyError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from error
-    except OperationalError as error:
-        typer.echo(
-            f"database error: {error.orig}; is the database migrated? run: nitrosignal platform db upgrade", err=True
-        )
-        raise typer.Exit(code=2) from error
 
 
 @app.command("questionnaires")
@@ -107,7 +59,7 @@ def new_deployment(
         period_end=period_end,
         operator=operator,
     )
-    _run(database_url, lambda db: service.create_deployment(session=db, deployment=spec))
+    run_in_session(database_url, lambda db: service.create_deployment(session=db, deployment=spec))
     typer.echo(f"deployment {deployment_id} registered")
 
 
@@ -120,7 +72,7 @@ def new(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Start an empty draft record; prints its id."""
-    record = _run(
+    record = run_in_session(
         database_url,
         lambda db: service.create_record(
             session=db, deployment_id=deployment, questionnaire_id=questionnaire, author=actor, language=language
@@ -156,7 +108,7 @@ def answer(
         answers[question] = _parse_value(value)
     if not answers:
         raise typer.BadParameter("give --question/--value or --file")
-    changed = _run(
+    changed = run_in_session(
         database_url, lambda db: service.set_answers(session=db, record_id=record_id, answers=answers, actor=actor)
     )
     typer.echo(f"{len(changed)} answers changed: {', '.join(changed)}")
@@ -167,7 +119,7 @@ def submit(
     record_id: int = typer.Argument(..., help="Record id."), actor: str = ACTOR, database_url: str | None = DB_OPTION
 ) -> None:
     """Send a complete draft to review (refused while questions are open or the art. 5 gate blocks)."""
-    _run(database_url, lambda db: service.submit(session=db, record_id=record_id, actor=actor))
+    run_in_session(database_url, lambda db: service.submit(session=db, record_id=record_id, actor=actor))
     typer.echo("in_review")
 
 
@@ -199,7 +151,7 @@ def review(
             return service.finish_review(session=db, record_id=record_id, actor=actor).status
         return service.get_record(session=db, record_id=record_id).status
 
-    typer.echo(_run(database_url, act))
+    typer.echo(run_in_session(database_url, act))
 
 
 @app.command()
@@ -211,7 +163,7 @@ def advise(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Record the data protection officer's (FG) advice."""
-    _run(
+    run_in_session(
         database_url,
         lambda db: service.advise(session=db, record_id=record_id, actor=actor, opinion=opinion, advice=advice),
     )
@@ -228,7 +180,7 @@ def risk(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Accept or reject one residual risk explicitly (the accountable official)."""
-    _run(
+    run_in_session(
         database_url,
         lambda db: service.decide_risk(
             session=db, record_id=record_id, actor=actor, position=position, accept=accept, reason=reason
@@ -245,7 +197,7 @@ def approve(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Approve as accountable official: freezes a sha256-hashed snapshot and opens the gate."""
-    snapshot = _run(
+    snapshot = run_in_session(
         database_url,
         lambda db: service.approve(
             session=db, record_id=record_id, actor=actor, reasons=reasons, settings=IamaSettings()
@@ -262,7 +214,9 @@ def refuse(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Refuse as accountable official, with reasons."""
-    _run(database_url, lambda db: service.refuse(session=db, record_id=record_id, actor=actor, reasons=reasons))
+    run_in_session(
+        database_url, lambda db: service.refuse(session=db, record_id=record_id, actor=actor, reasons=reasons)
+    )
     typer.echo("refused")
 
 
@@ -274,7 +228,9 @@ def reopen(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Start a new version as draft (after refusal, expiry or drift)."""
-    record = _run(database_url, lambda db: service.reopen(session=db, record_id=record_id, actor=actor, reason=reason))
+    record = run_in_session(
+        database_url, lambda db: service.reopen(session=db, record_id=record_id, actor=actor, reason=reason)
+    )
     typer.echo(f"draft, version {record.version}")
 
 
@@ -286,7 +242,9 @@ def archive(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Archive a record (its cameras are gated)."""
-    _run(database_url, lambda db: service.archive(session=db, record_id=record_id, actor=actor, reason=reason))
+    run_in_session(
+        database_url, lambda db: service.archive(session=db, record_id=record_id, actor=actor, reason=reason)
+    )
     typer.echo("archived")
 
 
@@ -299,7 +257,7 @@ def comment(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Add a comment to a question or the record."""
-    row = _run(
+    row = run_in_session(
         database_url,
         lambda db: service.add_comment(session=db, record_id=record_id, actor=actor, body=text, question_id=question),
     )
@@ -311,132 +269,13 @@ def resolve(
     comment_id: int = typer.Argument(..., help="Comment id."), actor: str = ACTOR, database_url: str | None = DB_OPTION
 ) -> None:
     """Resolve a comment."""
-    _run(database_url, lambda db: service.resolve_comment(session=db, comment_id=comment_id, actor=actor))
+    run_in_session(database_url, lambda db: service.resolve_comment(session=db, comment_id=comment_id, actor=actor))
     typer.echo("resolved")
 
 
-@app.command()
-def export(
-    record_id: int = typer.Argument(..., help="Record id."),
-    fmt: str = typer.Option("pdf", "--format", help=f"One of {', '.join(EXPORT_FORMATS)}."),
-    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
-    organization: str | None = typer.Option(None, help="Organisation name (register format)."),
-    contact_email: str | None = typer.Option(None, help="Generic contact address (register format)."),
-    database_url: str | None = DB_OPTION,
-) -> None:
-    """Export as Markdown, HTML, PDF, JSON (re-importable), Algoritmeregister 1.0, art. 27 or art. 5 view."""
-    if fmt not in EXPORT_FORMATS:
-        raise typer.BadParameter(f"expected one of {EXPORT_FORMATS}", param_hint="--format")
-    options = None
-    if fmt == "register":
-        if not organization or not contact_email:
-            raise typer.BadParameter("the register format needs --organization and --contact-email")
-        options = RegisterOptions(organization=organization, contact_email=contact_email)
-    result = _run(
-        database_url,
-        lambda db: export_record(
-            session=db,
-            record_id=record_id,
-            fmt=fmt,  # type: ignore[arg-type]
-            settings=IamaSettings(),
-            register_options=options,
-        ),
-    )
-    out.write_bytes(result.content)
-    typer.echo(f"wrote {out} ({len(result.content)} bytes)")
-
-
-@app.command("import")
-def import_(
-    file: Path = typer.Argument(..., help="A JSON export of a record."),
-    actor: str = ACTOR,
-    database_url: str | None = DB_OPTION,
-) -> None:
-    """Import a JSON export losslessly as a new record; prints its id.
-
-    An imported approval gates nothing until the record is reopened and approved on this platform.
-    """
-    record = _run(database_url, lambda db: import_json(session=db, text=file.read_text(), actor=actor))
-    typer.echo(record.id)
-
-
-@app.command()
-def example(
-    actor: str = typer.Option("privacy", "--as", help="Author of the example record."),
-    database_url: str | None = DB_OPTION,
-) -> None:
-    """Load the worked example: the demo deployment and a fully answered IAMA v2 draft; prints the record id."""
-    data = load_example()
-
-    def act(db: Session) -> int:
-        if db.get(Deployment, data.deployment.id) is None:
-            service.create_deployment(session=db, deployment=data.deployment)
-        record = service.create_record(
-            session=db,
-            deployment_id=data.deployment.id,
-            questionnaire_id=data.questionnaire_id,
-            author=actor,
-            language=data.language,
-        )
-        service.set_answers(session=db, record_id=record.id, answers=data.answers, actor=actor)
-        return record.id
-
-    typer.echo(_run(database_url, act))
-
-
-@app.command()
-def status(
-    record_id: int | None = typer.Argument(None, help="Record id; omit to list all records."),
-    database_url: str | None = DB_OPTION,
-) -> None:
-    """Show a record's status, completeness, residual risks, drift and the gate per camera."""
-
-    def act(db: Session) -> list[str]:
-        if record_id is None:
-            return [
-                f"{r.id}\t{r.deployment_id}\t{r.questionnaire_id}\tv{r.version}\t{r.status}"
-                + ("\treassessment needed" if r.reassessment_needed else "")
-                for r in service.list_records(session=db)
-            ]
-        record = service.get_record(session=db, record_id=record_id)
-        report = check_completeness(
-            service.questionnaire_of(record), service.answers_of(session=db, record_id=record_id), lang=record.language
-        )
-        lines = [
-            f"record {record.id}: {record.title}",
-            f"status: {record.status} (version {record.version})",
-            f"people: author={record.author} reviewer={record.reviewer} dpo={record.dpo} approver={record.approver}",
-            f"answered {report.answered}/{report.visible_required} required; missing: "
-            f"{', '.join(report.missing) or '-'}",
-        ]
-        lines += [f"blocked: {reason}" for reason in report.blocked]
-        snapshot = service.latest_snapshot(session=db, record_id=record_id)
-        if snapshot is not None:
-            verdict = "intact" if service.verify_snapshot(snapshot) else "ALTERED: hash does not match"
-            lines.append(f"approved snapshot v{snapshot.record_version}: sha256 {snapshot.sha256} ({verdict})")
-        lines += [
-            f"risk {r.position}: {r.title} — {r.decision}" for r in service.residual_risks(session=db, record=record)
-        ]
-        settings = IamaSettings()
-        lines += [f"drift: {d.summary}" for d in detect_drift(session=db, record=record, settings=settings)]
-        from nitroplatform.db.models import Camera, utcnow
-
-        policy = IamaGatePolicy(settings)
-        for camera in db.query(Camera).filter(Camera.deployment_id == record.deployment_id):
-            decision = policy.is_gated(db, camera.id, utcnow())
-            lines.append(f"camera {camera.id}: {'GATED' if decision.gated else 'active'} ({decision.reason})")
-        return lines
-
-    for line in _run(database_url, act):
-        typer.echo(line)
-
-
-@app.command("sweep")
-def sweep_command(database_url: str | None = DB_OPTION) -> None:
-    """Flag approved records whose facts changed (re-assessment needed) and expire old approvals."""
-    result = _run(database_url, lambda db: sweep(session=db, settings=IamaSettings()))
-    for record_id, differences in result.drifted.items():
-        for difference in differences:
-            typer.echo(f"record {record_id}: {difference.summary}")
-    for record_id in result.expired:
-        typer.echo(f"record {record_id}: expired")
+# Commands that read records out or bring them in live in cli_output.py (kept apart for size).
+app.command("export")(cli_output.export)
+app.command("import")(cli_output.import_)
+app.command("example")(cli_output.example)
+app.command("status")(cli_output.status)
+app.command("sweep")(cli_output.sweep_command)
