@@ -72,11 +72,15 @@ def provision(platform: PlatformThread, tmp_path: Path) -> Iterator[Provisioner]
             "schedule": (WINDOW,),
         }
         request = ProvisionRequest.model_validate(fields | overrides)
-        return provision_camera(
+        result = provision_camera(
             request,
             sessions=make_sessionmaker(engine),
             platform_public_key_file=platform.settings.effective_server_secret_key_file,
         )
+        # In the field a check runs minutes after provisioning; here it runs at once, so let the ingest
+        # load the new key now instead of on its next refresh (which would make the test timing-bound).
+        platform.app.state.runtime.ingest.refresh_registry()
+        return result
 
     yield run
     engine.dispose()
@@ -284,6 +288,7 @@ def test_cli_provision_backup_and_restore(
             + ["--out", str(tmp_path / "bundles")],
         )
         assert provisioned.exit_code == 0, provisioned.output
+        platform.app.state.runtime.ingest.refresh_registry()
         assert check_device(tmp_path / "bundles" / "cli-cam" / "camera.yaml", timeout_s=15).ok
         backed_up = runner.invoke(ops_cli.app, ["backup", str(tmp_path / "backup")])
         assert backed_up.exit_code == 0, backed_up.output
