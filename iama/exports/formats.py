@@ -6,14 +6,16 @@ import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from iama.config import IamaSettings
-from iama.document import RecordDocument, build_document, import_document
+from iama.document import RecordDocument, SnapshotDoc, build_document, import_document
 from iama.exports.aiact import art5_screening, art27_view
 from iama.exports.register import RegisterOptions, to_register
 from iama.exports.render import render_html, render_markdown, render_pdf
 from iama.facts import collect_facts
+from iama.records import latest_snapshot
 from iama.storage.models import IamaRecord
 from nitroplatform.audit import record as audit_record
 
@@ -101,3 +103,69 @@ def import_json(*, session: Session, text: str, actor: str) -> IamaRecord:
         detail={"status": record.status},
     )
     return record
+
+
+def public_document(document: RecordDocument) -> RecordDocument:
+    """The record as the public may read it: answers and decisions, without staff names or internal notes.
+
+    Comments, answer history, review notes and the workflow log stay internal; people are shown by role.
+    """
+    roles = {"author": "auteur", "reviewer": "reviewer", "dpo": "FG", "approver": "bestuurder"}
+    record = document.record.model_copy(update={name: label for name, label in roles.items()})
+    return document.model_copy(
+        update={
+            "record": record,
+            "answers": [a.model_copy(update={"updated_by": "-"}) for a in document.answers],
+            "history": [],
+            "comments": [],
+            "reviews": [],
+            "transitions": [],
+            "versions": [],
+            "dpo_advice": [a.model_copy(update={"dpo": roles["dpo"]}) for a in document.dpo_advice],
+            "decisions": [d.model_copy(update={"decided_by": roles["approver"]}) for d in document.decisions],
+            "residual_risks": [
+                r.model_copy(update={"decided_by": roles["approver"] if r.decided_by else None})
+                for r in document.residual_risks
+            ],
+        }
+    )
+
+
+def public_html(*, session: Session, deployment_id: str) -> str:
+    """The approved, current IAMA of a deployment as a public HTML page, rendered from its frozen snapshot.
+
+    Raises:
+        LookupError: when the deployment has no approved record approved on this platform.
+    """
+    record = session.scalars(
+        select(IamaRecord)
+        .where(
+            IamaRecord.deployment_id == deployment_id,
+            IamaRecord.status == "approved",
+            IamaRecord.imported_by.is_(None),
+        )
+        .order_by(IamaRecord.approved_at.desc())
+    ).first()
+    snapshot = latest_snapshot(session=session, record_id=record.id) if record is not None else None
+    if record is None or snapshot is None:
+        raise LookupError(f"deployment {deployment_id!r} has no approved IAMA")
+    frozen = RecordDocument.model_validate({**snapshot.content, "snapshots": []})
+    frozen = frozen.model_copy(
+        update={
+            "snapshots": [
+                SnapshotDoc.model_validate(
+                    {
+                        "record_version": snapshot.record_version,
+                        "content": {},
+                        "sha256": snapshot.sha256,
+                        "facts": snapshot.facts,
+                        "facts_sha256": snapshot.facts_sha256,
+                        "created_at": snapshot.created_at,
+                    }
+                )
+            ]
+        }
+    )
+    # Routing says when which team is on duty: operational detail that is not for the public.
+    facts = [fact for fact in snapshot.facts["facts"] if fact["key"] != "routing"]
+    return render_html(public_document(frozen), facts=facts)

@@ -278,3 +278,37 @@ def test_json_export_imports_through_the_api_and_exports_are_audited(platform_se
         actions = db.scalars(select(AuditEntry.action).where(AuditEntry.actor == "alice")).all()
     engine.dispose()
     assert actions.count("iama.export") == 2 and "iama.create" in actions and "iama.answer" in actions
+
+
+def test_public_page_shows_only_an_approved_iama_without_staff_names(platform_settings: Settings) -> None:
+    with TestClient(make_app(platform_settings)) as client:
+        assert client.get("/iama/public/demo").status_code == 404
+        record_id = client.post("/api/v1/iama/example", headers=login(client, "alice")).json()["id"]
+        base = f"/api/v1/iama/records/{record_id}"
+        steps = [
+            ("alice", f"{base}/actions/submit", {}),
+            ("bob", f"{base}/review", {"marks": [], "finish": False}),
+        ]
+        for name, path, body in steps:
+            assert client.post(path, headers=login(client, name), json=body).status_code == 200
+        headers = login(client, "bob")
+        answered = [a["question_id"] for a in client.get(base, headers=headers).json()["document"]["answers"]]
+        marks = [{"question_id": q, "mark": "acceptable"} for q in answered]
+        assert client.post(f"{base}/review", headers=headers, json={"marks": marks, "finish": True}).json() == {
+            "status": "dpo_advice"
+        }
+        advice = {"opinion": "positive", "advice": "Akkoord."}
+        assert client.post(f"{base}/advice", headers=login(client, "dora"), json=advice).status_code == 201
+        assert client.get("/iama/public/demo").status_code == 404  # not approved yet
+        headers = login(client, "carol")
+        for position in (1, 2, 3):
+            assert client.post(f"{base}/risks/{position}", headers=headers, json={"accept": True}).status_code == 200
+        assert client.post(f"{base}/actions/approve", headers=headers, json={"reason": "ok"}).json() == {
+            "status": "approved"
+        }
+        client.cookies.clear()
+        page = client.get("/iama/public/demo")
+    assert page.status_code == 200
+    assert "Deel 5 – Afsluiting" in page.text and "sha256" in page.text
+    assert not any(name in page.text for name in ("alice", "bob", "carol", "dora"))
+    assert "Melding en routering" not in page.text

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from iama import service
 from iama.config import IamaSettings
 from iama.document import RecordDocument, build_document
 from iama.drift import detect_drift, sweep
-from iama.exports.formats import ExportFormat, export_record, import_json
+from iama.exports.formats import ExportFormat, export_record, import_json, public_html
 from iama.exports.register import RegisterOptions
 from iama.facts import collect_facts
 from iama.gating import IamaGatePolicy
@@ -411,6 +411,19 @@ def post_sweep(_user: Editor, db: SessionDep, settings: SettingsDep) -> dict[str
 def iama_page() -> FileResponse:
     """The privacy officers' single page (deployments, record editor)."""
     return _web_file("index.html")
+
+
+@router.get("/iama/public/{deployment_id}", include_in_schema=False)
+def public_iama(deployment_id: str, db: SessionDep) -> HTMLResponse:
+    """The approved IAMA of a deployment for the public (no sign-in): frozen answers, no staff names.
+
+    Link it from the transparency page (``iama_summary_url``) and from the Algoritmeregister entry.
+    """
+    try:
+        html = public_html(session=db, deployment_id=deployment_id)
+    except LookupError as error:
+        raise NotFoundError(str(error)) from error
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/iama/static/{name}", include_in_schema=False)
