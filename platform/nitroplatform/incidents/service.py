@@ -27,10 +27,9 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from nitroplatform.api.errors import NotFoundError
 from nitroplatform.api.schemas import CloseReason, IncidentOut, IncidentState
 from nitroplatform.db.bulk import BulkWriter
-from nitroplatform.db.models import Incident, UTCDateTime, incident_table
+from nitroplatform.db.models import UTCDateTime, incident_table
 
 logger = logging.getLogger(__name__)
 
@@ -380,42 +379,3 @@ def close_expired(session: Session, *, now: datetime) -> list[IncidentChange]:
     )
     changes = load_changes(session, ids=closed_ids, new_ids=set())
     return [IncidentChange("closed", change.incident) for change in changes]
-
-
-def get_incident(session: Session, *, incident_id: uuid.UUID) -> Incident:
-    """The incident ``incident_id``.
-
-    Raises:
-        NotFoundError: if there is none.
-    """
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFoundError(f"incident {incident_id} does not exist")
-    return incident
-
-
-def list_incidents(
-    session: Session,
-    *,
-    state: str = "open",
-    camera_ids: set[str] | None = None,
-    zone: str | None = None,
-    limit: int = 50,
-    before: datetime | None = None,
-) -> list[Incident]:
-    """Incidents newest first. ``state`` is open (not closed: open, claimed, arrived), closed, or all.
-
-    ``camera_ids`` restricts to those cameras (None: all).
-    """
-    query = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
-    if state == "open":
-        query = query.where(Incident.state != "closed")
-    elif state == "closed":
-        query = query.where(Incident.state == "closed")
-    if camera_ids is not None:
-        query = query.where(Incident.camera_id.in_(camera_ids))
-    if zone is not None:
-        query = query.where(Incident.zone == zone)
-    if before is not None:
-        query = query.where(Incident.opened_at < before)
-    return list(session.scalars(query))

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.api.errors import NotFoundError
 from nitroplatform.db.models import Incident
+from nitroplatform.incidents.queries import get_incident
 from nitroplatform.incidents.service import (
     AlertFacts,
     IncidentChange,
     apply_alerts,
     close_expired,
-    get_incident,
     register_change_listener,
     unregister_change_listener,
 )

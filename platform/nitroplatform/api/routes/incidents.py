@@ -14,7 +14,7 @@ from nitroplatform.api.schemas import ErrorOut, IncidentOut, IncidentPage
 from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import CurrentUser
 from nitroplatform.auth.scope import can_see_camera, visible_camera_ids
-from nitroplatform.incidents.service import get_incident, list_incidents
+from nitroplatform.incidents.queries import get_incident, list_incidents
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses={401: {"model": ErrorOut}})
 

@@ -16,7 +16,7 @@ from nitroplatform.api.deps import SessionDep
 from nitroplatform.api.schemas import IncidentOut
 from nitroplatform.auth.deps import OptionalUser
 from nitroplatform.auth.scope import visible_camera_ids
-from nitroplatform.incidents.service import list_incidents
+from nitroplatform.incidents.queries import list_incidents
 
 router = APIRouter(tags=["live"], include_in_schema=False)
 
