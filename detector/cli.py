@@ -119,6 +119,19 @@ def run(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def check(
+    config: Path = typer.Argument(..., help="Camera config YAML, e.g. /etc/nitrosignal/camera.yaml."),
+    timeout_s: float = typer.Option(10.0, "--timeout", help="Give up after this many seconds."),
+) -> None:
+    """Check that this device reaches the platform and authenticates: send one heartbeat, wait for its ack."""
+    from nitrosignal.devicecheck import check_device, format_result
+
+    result = check_device(config, timeout_s=timeout_s)
+    typer.echo(format_result(result))
+    raise typer.Exit(code=0 if result.ok else 1)
+
+
 def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[AnalysisSettings, LoadedModel]:
     """Analysis settings and the verified model: from a camera config if given, else the defaults."""
     from detector.model import ModelLoadError, default_model_path, load_model

@@ -26,8 +26,8 @@ from nitrosignal.wire import AckResult, ContractError, Heartbeat, decode_reply, 
 
 logger = logging.getLogger(__name__)
 
-MAX_RESEQUENCE = 3
-"""Give up on an alert the platform keeps calling out of order after this many fresh numbers."""
+MAX_RESEQUENCE = 32
+"""Give up on an alert the platform keeps calling out of order after this many jumps (the last is years)."""
 
 TraceStep = Literal["detected", "queued", "sent", "acked", "refused"]
 
@@ -279,9 +279,9 @@ class Link:
     def _overtake(self, outgoing: _Outgoing) -> None:
         """The platform has seen higher numbers for this camera: jump the counter past them and resend."""
         self._out_of_order += 1
-        # Outbox counters start at the wall clock in microseconds; moving to "now" overtakes any number an
-        # earlier outbox or a device check can have used, unless the clocks disagree badly.
-        self._outbox.advance_seq(int(time.time() * 1_000_000))
+        # Counters start at the wall clock in ms, and so does a device check: "now" overtakes what they used.
+        # The platform does not say how far ahead it is, so each further refusal in a row jumps twice as far.
+        self._outbox.advance_seq(1_000 * 2 ** (self._out_of_order - 1))
         alert = outgoing.alert
         if alert is None:
             logger.warning("platform said heartbeat seq %d is out of order; seq counter moved forward", outgoing.seq)

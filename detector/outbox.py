@@ -73,11 +73,15 @@ class DeadLetter:
     payload: bytes
 
 
-def _initial_seq() -> int:
-    # A new outbox (first boot, or after a corrupt file was quarantined) starts its counter at the wall
-    # clock in microseconds. The platform is idempotent on (camera_id, seq): restarting at 1 after losing
-    # the old file would make it acknowledge new alerts as "duplicate" and silently drop them.
-    return int(time.time() * 1_000_000)
+def wall_clock_seq() -> int:
+    """The wall clock in milliseconds, the floor of every fresh seq counter.
+
+    A new outbox (first boot, or after a corrupt file was quarantined) starts its counter here. The
+    platform is idempotent on (camera_id, seq): restarting at 1 after losing the old file would make it
+    acknowledge new alerts as "duplicate" and silently drop them. Milliseconds are also what
+    ``nitrosignal detector check`` uses for its one heartbeat, so the two interleave without refusals.
+    """
+    return time.time_ns() // 1_000_000
 
 
 def _is_full(exc: sqlite3.Error) -> bool:
@@ -129,7 +133,7 @@ class Outbox:
             if self.max_bytes is not None:
                 page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
                 conn.execute(f"PRAGMA max_page_count={max(self.max_bytes // page_size, 8)}")
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', ?)", (_initial_seq(),))
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', ?)", (wall_clock_seq(),))
             # Gated until the platform says otherwise: an unknown deployment may not look.
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('gated', 1)")
         except sqlite3.Error:
@@ -178,14 +182,15 @@ class Outbox:
                 raise OutboxError(f"cannot persist the seq counter in {self.path}: {exc}") from exc
             return seq
 
-    def advance_seq(self, floor: int) -> None:
-        """Move the counter up to at least ``floor`` (never down).
+    def advance_seq(self, step: int) -> int:
+        """Jump the counter to ``max(counter, wall clock ms) + step`` and return the new value.
 
         Used when the platform answers ``out_of_order``: another process spoke for this camera with
         higher numbers (a device check, an older outbox), and our numbers must overtake them.
         """
         with self._lock:
-            self._conn.execute("UPDATE meta SET value=MAX(value, ?) WHERE key='next_seq'", (floor,))
+            self._conn.execute("UPDATE meta SET value=MAX(value, ?) + ? WHERE key='next_seq'", (wall_clock_seq(), step))
+            return int(self._conn.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
 
     def resequence_pending(self) -> list[tuple[int, int]]:
         """Give every pending alert a fresh seq from the counter, keeping their order; nothing else changes.

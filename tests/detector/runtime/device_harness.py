@@ -83,6 +83,7 @@ class TestPlatform:
     gated: bool = False
     decide: Decision | None = None
     silent_first: int = 0
+    monotonic: bool = False
     raw: list[bytes] = field(default_factory=list)
     stored: dict[int, Alert | Heartbeat] = field(default_factory=dict)
     answers: list[Ack] = field(default_factory=list)
@@ -124,10 +125,11 @@ class TestPlatform:
             while not self._stop.is_set():
                 if not sock.poll(50):
                     continue
-                identity, raw = sock.recv_multipart()
+                # The routing envelope is everything before the payload (a REQ-style empty frame included).
+                *envelope, raw = sock.recv_multipart()
                 reply = self._handle(raw)
                 if reply is not None:
-                    sock.send_multipart([identity, encode(reply)])
+                    sock.send_multipart([*envelope, encode(reply)])
         finally:
             sock.close(linger=0)
             context.term()
@@ -144,6 +146,11 @@ class TestPlatform:
                 result, reason = self.decide(message)
             elif message.seq in self.stored:
                 result, reason = AckResult.DUPLICATE, None
+            elif self.monotonic and any(
+                type(old) is type(message) and old.seq > message.seq for old in self.stored.values()
+            ):
+                # Like the real platform: per camera, each kind of message only moves forward.
+                result, reason = AckResult.REFUSED, "out_of_order"
             else:
                 result, reason = AckResult.STORED, None
             if result is AckResult.STORED:

@@ -20,6 +20,7 @@ from detector.cli import app
         ("run", "--exit-at-end"),
         ("score", "JSON line per image"),
         ("bench", "peak RSS"),
+        ("check", "one heartbeat"),
     ],
 )
 def test_every_command_has_useful_help(command: str, expected: str) -> None:

@@ -234,3 +234,32 @@ def test_out_of_order_refusal_moves_the_counter_past_the_platform(
         assert outbox.next_seq() > stored[-1].seq
     finally:
         running.link.stop()
+
+
+def test_device_check_and_detector_take_turns_without_losing_anything(
+    tmp_path: Path, keys: Keys, platform_server: TestPlatform, outbox: Outbox
+) -> None:
+    """`nitrosignal detector check` sends one heartbeat numbered by the clock; the detector overtakes it."""
+    from device_harness import camera_config_dict, write_yaml
+
+    from nitrosignal.devicecheck import check_device
+
+    platform_server.monotonic = True
+    source = {"type": "rtsp", "url": "rtsp://127.0.0.1/none"}
+    config = write_yaml(
+        tmp_path / "camera.yaml", camera_config_dict(keys, platform_server.endpoint, source, outbox.path)
+    )
+    earlier = outbox.add_alert(alert_builder())  # queued before the check ran
+    time.sleep(0.01)
+    assert check_device(config, timeout_s=10).ok
+    running = Running(_settings(keys, platform_server.endpoint), outbox)
+    try:
+        running.link.offer_heartbeat(_heartbeat(outbox.next_seq()))  # numbered before the check: refused
+        assert platform_server.wait_for(lambda: any(a.reason == "out_of_order" for a in platform_server.answers), 10)
+        running.link.offer_heartbeat(_heartbeat(outbox.next_seq()))  # the counter has overtaken the check
+        assert platform_server.wait_for(lambda: outbox.depth() == 0 and len(platform_server.heartbeats()) == 2, 10)
+        assert [a.message_id for a in platform_server.alerts()] == [decode(earlier.payload).message_id]
+        assert outbox.dead_letters() == []
+    finally:
+        running.link.stop()
+    assert check_device(config, timeout_s=10).ok  # and a check after the detector is fine too
