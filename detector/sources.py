@@ -164,7 +164,7 @@ class CaptureThread:
             try:
                 if capture.isOpened():
                     read_before = self.frames_read
-                    if self._read_all(capture):
+                    if self._read_all(capture) or self._stop.is_set():
                         return
                     if self.frames_read > read_before:
                         # The feed worked for a while: start the backoff afresh for this outage.
