@@ -2,7 +2,8 @@
 
 The lifespan starts the ZeroMQ ingest and the incident sweeper (unless disabled in the settings or by the
 ``with_ingest`` flag, as web-only workers and most tests do) and, on PostgreSQL, the LISTEN/NOTIFY listener
-that brings other workers' live events to this worker's SSE clients.
+that brings other workers' live events to this worker's SSE clients. With ``live_relay`` set, the ingest
+process binds a ZeroMQ relay and web-only workers on the same machine subscribe to it instead (SQLite too).
 
 Every module in ``nitroplatform/api/routes/`` that defines ``router`` is included automatically, so other
 components add endpoints by dropping in a file.
