@@ -42,11 +42,15 @@ UNKNOWN_CAMERA = "unknown"
 
 @dataclass(slots=True)
 class Inbound:
-    """One received message: its routing envelope, payload, and the CURVE key ZAP authenticated."""
+    """One received message: its routing envelope, payload, and the CURVE key ZAP authenticated.
+
+    ``extra_frames`` counts payload frames beyond the one a contract message has (a multipart flood).
+    """
 
     envelope: list[bytes]
     payload: bytes
     user_id: str | None
+    extra_frames: int = 0
 
 
 @dataclass(slots=True)
@@ -170,6 +174,8 @@ class IngestHandler:
             if camera_id is None or camera_id not in self._state:
                 camera_id = UNKNOWN_CAMERA
                 raise Refusal("unknown_camera", f"key {str(message.user_id)[:8]}... is no longer registered")
+            if message.extra_frames:
+                raise Refusal("multipart", f"expected one payload frame, got {message.extra_frames + 1}")
             try:
                 decoded = decode(message.payload)
             except ContractError as exc:

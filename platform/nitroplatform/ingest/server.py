@@ -143,13 +143,28 @@ class IngestServer:
                 frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
-            payload = frames[-1]
+            envelope, body = _split_envelope(frames)
+            payload = body[-1]
             user_id = payload.get("User-Id")
             batch.append(
                 Inbound(
-                    envelope=[frame.bytes for frame in frames[:-1]],
+                    envelope=[frame.bytes for frame in envelope],
                     payload=payload.bytes,
                     user_id=user_id if isinstance(user_id, str) else None,
+                    extra_frames=len(body) - 1,
                 )
             )
         return batch
+
+
+def _split_envelope(frames: list[zmq.Frame]) -> tuple[list[zmq.Frame], list[zmq.Frame]]:
+    """Routing envelope and body: a DEALER's message is ``[id, payload]``, a REQ's ``[id, b"", payload]``.
+
+    Anything after the envelope beyond one frame is a multipart flood; it is refused, and the reply goes
+    back along the envelope only, never echoing the extra frames.
+    """
+    # Devices connect directly (no brokers in between), so the envelope is one identity frame, plus REQ's
+    # empty delimiter: a longer envelope would let a device make the platform echo frames back.
+    if len(frames) > 2 and not frames[1].bytes:
+        return frames[:2], frames[2:]
+    return frames[:1], frames[1:]
