@@ -12,6 +12,8 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from nitroplatform.ops import cli as ops_cli
+from nitroplatform.people import cli as people_cli
 from nitroplatform.settings import Settings, get_settings, validation_messages
 from nitrosignal.keys import KeyFileError, load_public
 
@@ -27,6 +29,15 @@ settings_app = typer.Typer(help="Inspect and validate the NITROSIGNAL_* settings
 app.add_typer(camera_app, name="camera")
 app.add_typer(db_app, name="db")
 app.add_typer(settings_app, name="settings")
+# Commands that live with their own component, mounted here so that operators find them in one place.
+camera_app.command("provision")(ops_cli.provision)
+app.command("backup")(ops_cli.backup)
+app.command("restore")(ops_cli.restore)
+app.command("prestart")(ops_cli.prestart)
+app.add_typer(people_cli.user_app, name="user")
+app.add_typer(people_cli.team_app, name="team")
+app.add_typer(people_cli.audit_app, name="audit")
+app.command("retention")(people_cli.retention)
 
 
 class _JsonFormatter(logging.Formatter):
