@@ -47,6 +47,8 @@ LIMITATIONS = (
     "to the camera) are not scored at all.",
     "Eval figures come from a small set (about 150 real negatives, one real positive): one false alarm moves the "
     "false-positive rate by about 0.7 points.",
+    "White or near-white balloons (a common nitrous-oxide balloon colour) score lower than coloured ones and are "
+    "often below the operating threshold; hands or balloons that hide the mouth from the pose model are missed.",
     "Most training people are adults in daylight photos; grayscale, night-time infrared and crowds are thinly "
     "represented.",
 )

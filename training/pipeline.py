@@ -35,6 +35,7 @@ EVAL_SYNTH = SynthConfig(
     hosts=("people", "hand_at_mouth"),
     weights={"balloon_at_mouth": 1.0},
     scenes_per_person=3,
+    hand_near_mouth_factor=1,
     include_real=False,
     val_fraction=0.0,
     # The detector classifies only people whose hand is near the mouth (its gate), as a user holding a

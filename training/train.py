@@ -58,7 +58,7 @@ class TrainConfig(BaseModel):
         default=1, ge=1, le=64, description="torch CPU threads; 1 is fastest for these small ops on a busy 2-core box."
     )
     real_negative_repeat: int = Field(
-        default=3, ge=1, le=20, description="Show each real negative photo's crops this many times per epoch."
+        default=2, ge=1, le=20, description="Show each real negative photo's crops this many times per epoch."
     )
     max_val_fpr: float = Field(
         default=0.02, gt=0, lt=1, description="Operating threshold: lowest with at most this val negative FPR."

@@ -64,6 +64,13 @@ class SynthConfig(BaseModel):
     )
     balloons: str = Field(default="balloons", description="Sub-folder with balloon photos and their boxes.csv.")
     scenes_per_person: int = Field(default=10, ge=1, le=64, description="Scenes composed per usable person.")
+    hand_near_mouth_factor: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="People with a hand within 0.6 body scales of the mouth (the ones the detector classifies) "
+        "carry this many times more scenes.",
+    )
     max_people_per_photo: int = Field(default=3, ge=1, description="Usable people per photo that carry scenes.")
     max_side_px: int = Field(default=1280, ge=128, description="Host photos are shrunk to this longest side.")
     min_person_scale_px: float = Field(default=24.0, gt=0, description="Smallest body scale that carries a scene.")
@@ -191,7 +198,8 @@ def synthesise(root: Path, out: Path, config: SynthConfig, manifest: Path, cache
         for photo_index, (relative, source_name, image, usable) in enumerate(tqdm(hosts, desc="compose", unit="photo")):
             split = split_for(relative, config.val_fraction)
             for person_index, person in enumerate(usable):
-                for scene in range(config.scenes_per_person):
+                near = person.nearest_hand()[1] <= 0.6
+                for scene in range(config.scenes_per_person * (config.hand_near_mouth_factor if near else 1)):
                     rng = np.random.default_rng([config.seed, photo_index, person_index, scene])
                     kind: Kind = kinds[int(rng.choice(len(kinds), p=weights))]  # type: ignore[assignment]
                     result = RECIPES[kind](image, person, banks, rng)
