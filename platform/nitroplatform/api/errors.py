@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nitroplatform.api.schemas import ErrorBody, ErrorOut
@@ -84,8 +85,16 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", "request does not match the schema", details)
 
 
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A value the database cannot take (a NUL byte in PostgreSQL text, a number out of range) came from the
+    # request: the caller's mistake, not a server fault, and the driver's message is not shown to them.
+    logger.warning("refused a request value the database cannot store: %s", str(exc).splitlines()[0][:200])
+    return error_response(422, "validation_error", "a request value cannot be stored or compared by the database")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to ``ErrorOut``."""
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -69,6 +69,10 @@ def _domain(db: Session) -> Iterator[None]:
     except (AnswerError, KeyError, ValueError) as error:
         db.rollback()
         raise DomainError(str(error)) from error
+    except LookupError as error:
+        # The exporters and the public summary say "no such record" with a plain LookupError (after KeyError).
+        db.rollback()
+        raise NotFoundError(str(error)) from error
 
 
 class _In(BaseModel):
@@ -330,7 +334,9 @@ def post_review(record_id: int, body: ReviewIn, user: Editor, db: SessionDep) ->
             service.review(session=db, record_id=record_id, actor=user.username, marks=body.marks)
         if body.finish:
             service.finish_review(session=db, record_id=record_id, actor=user.username)
-    return {"status": service.get_record(session=db, record_id=record_id).status}
+        # Inside the mapping: an unknown record with no marks must be a 404, not an unmapped error (500).
+        record_status = service.get_record(session=db, record_id=record_id).status
+    return {"status": record_status}
 
 
 @router.post("/api/v1/iama/records/{record_id}/advice", status_code=201)

@@ -64,7 +64,10 @@ def content_security_policy(tile_url: str | None) -> str:
 
 def _static_file(directory: Path, relative: str) -> Path:
     """Resolve ``relative`` inside ``directory``; anything outside it, or missing, is a 404."""
-    candidate = (directory / relative).resolve()
+    try:
+        candidate = (directory / relative).resolve()
+    except (ValueError, OSError):  # an embedded NUL byte, a name too long: not a file we serve
+        raise HTTPException(status_code=404, detail="not found") from None
     if not candidate.is_relative_to(directory.resolve()) or not candidate.is_file():
         raise HTTPException(status_code=404, detail="not found")
     return candidate
