@@ -256,3 +256,53 @@ def _close_quietly(conn: socket.socket) -> None:
     except OSError:
         pass
     conn.close()
+
+
+# -- figures for docs/RELIABILITY.md -----------------------------------------------------------------------
+
+REPORT_ENV = "NITROSIGNAL_RELIABILITY_REPORT"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def delivery_figures(
+    factory: sessionmaker[Session], queued: dict[str, list[PendingAlert]], **extra: object
+) -> dict[str, object]:
+    """Queued vs stored per message, and detection-to-stored latency (``received_at - sent_at``; ``sent_at`` is
+    fixed in the payload at detection time and survives resends)."""
+    import statistics
+
+    expected = {(camera, seq, message) for camera, items in queued.items() for seq, message in queued_identity(items)}
+    with factory() as session:
+        rows = session.execute(
+            select(AlertRow.camera_id, AlertRow.seq, AlertRow.message_id, AlertRow.sent_at, AlertRow.received_at).where(
+                AlertRow.camera_id.in_(list(queued))
+            )
+        ).all()
+    stored = [(str(camera), int(seq), str(message)) for camera, seq, message, _, _ in rows]
+    latencies = sorted((_aware(received) - _aware(sent)).total_seconds() * 1000 for _, _, _, sent, received in rows)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else None
+    return {
+        "queued": len(expected),
+        "stored": len(stored),
+        "lost": len(expected - set(stored)),
+        "duplicated": len(stored) - len(set(stored)),
+        "unexpected": len(set(stored) - expected),
+        "detect_to_stored_ms": None
+        if cuts is None
+        else {"p50": round(cuts[49]), "p95": round(cuts[94]), "p99": round(cuts[98]), "max": round(latencies[-1])},
+        **extra,
+    }
+
+
+def record_figures(test_name: str, figures: dict[str, object]) -> None:
+    """Append ``figures`` as one JSON line to $NITROSIGNAL_RELIABILITY_REPORT, when it is set."""
+    import json
+
+    target = os.environ.get(REPORT_ENV)
+    if target:
+        load = [round(value, 2) for value in os.getloadavg()]
+        with open(target, "a", encoding="utf-8") as report:
+            report.write(json.dumps({"test": test_name, "load_average": load, **figures}) + "\n")

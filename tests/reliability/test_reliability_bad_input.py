@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import zmq
 from fastapi.testclient import TestClient
-from reliability_kit import stored_alerts, wait_until  # type: ignore[import-not-found, unused-ignore]
+from reliability_kit import record_figures, stored_alerts, wait_until  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitrosignal.wire import AckResult
@@ -173,6 +173,7 @@ def _refused(metrics: str) -> dict[str, float]:
 
 
 def test_each_refusal_is_logged_counted_and_the_good_camera_keeps_being_served(
+    request: pytest.FixtureRequest,
     client_factory: Callable[..., TestClient],
     camera_factory: Callable[..., Any],
     wire: Any,
@@ -224,6 +225,8 @@ def test_each_refusal_is_logged_counted_and_the_good_camera_keeps_being_served(
     results = [result for _, result in good.acks]
     assert results and all(result is AckResult.STORED for result in results), results
     assert [seq for seq, _ in stored_alerts(session_factory, GOOD_CAMERA)] == [seq for seq, _ in good.acks]
+    figures = {"bad_inputs": len(TABLE), "good_sent": len(results), "good_stored": len(results), "good_lost": 0}
+    record_figures(request.node.name, figures | {"refused": _refused(client.get("/metrics").text)})
 
 
 def test_a_req_socket_device_is_served_with_its_delimiter_envelope(

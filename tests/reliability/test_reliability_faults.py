@@ -31,7 +31,9 @@ from reliability_kit import (  # type: ignore[import-not-found, unused-ignore]
     Device,
     PlatformProcess,
     alert_for,
+    delivery_figures,
     queued_identity,
+    record_figures,
     stored_alerts,
     wait_until,
 )
@@ -52,6 +54,15 @@ def _metric(text: str, name: str) -> float:
     return 0.0
 
 
+def _report(
+    request: pytest.FixtureRequest, factory: sessionmaker[Session], queued: dict[str, Any], **extra: object
+) -> None:
+    """Check exactly-once over every camera of the test and record the figures for docs/RELIABILITY.md."""
+    figures = delivery_figures(factory, queued, **extra)
+    assert (figures["lost"], figures["duplicated"], figures["unexpected"]) == (0, 0, 0), figures
+    record_figures(request.node.name, figures)
+
+
 def _assert_exactly_once(device: Device, factory: sessionmaker[Session]) -> None:
     assert wait_until(lambda: device.outbox.depth() == 0, DELIVERY_TIMEOUT_S), (
         f"{device.outbox.depth()} alert(s) still unacked on {device.camera_id}"
@@ -62,6 +73,7 @@ def _assert_exactly_once(device: Device, factory: sessionmaker[Session]) -> None
 
 @pytest.mark.slow
 def test_long_platform_outage_the_outbox_holds_everything_then_exactly_once(
+    request: pytest.FixtureRequest,
     platform_process: PlatformProcess,
     camera_factory: Callable[..., Any],
     server_keys: Any,
@@ -78,9 +90,17 @@ def test_long_platform_outage_the_outbox_holds_everything_then_exactly_once(
     assert device.outbox.depth() == 5 * bursts, "the outbox must hold every alert while the platform is down"
     assert stored_alerts(session_factory, "cam-outage") == []
     assert device.link.status().consecutive_failures >= 3
+    started = time.monotonic()
     platform_process.start()
     _assert_exactly_once(device, session_factory)
     assert device.link.status().reachable
+    _report(
+        request,
+        session_factory,
+        {device.camera_id: device.queued},
+        outage_s=outage_s,
+        recovered_s=round(time.monotonic() - started, 1),
+    )
 
 
 _DEVICE_CHILD = textwrap.dedent(
@@ -111,6 +131,7 @@ _DEVICE_CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_device_killed_while_sending_loses_and_duplicates_nothing(
+    request: pytest.FixtureRequest,
     platform_process: PlatformProcess,
     camera_factory: Callable[..., Any],
     server_keys: Any,
@@ -149,10 +170,12 @@ def test_device_killed_while_sending_loses_and_duplicates_nothing(
     restarted = subprocess.run(argv, timeout=150, check=False)
     assert restarted.returncode == 0
     assert stored_alerts(session_factory, "cam-killed") == queued_identity(queued)
+    _report(request, session_factory, {"cam-killed": queued}, stored_at_kill=stored_at_kill)
 
 
 @pytest.mark.slow
 def test_platform_killed_mid_stream_is_exactly_once_after_restart(
+    request: pytest.FixtureRequest,
     platform_process: PlatformProcess,
     camera_factory: Callable[..., Any],
     server_keys: Any,
@@ -180,6 +203,8 @@ def test_platform_killed_mid_stream_is_exactly_once_after_restart(
     platform_process.start()
     for device in devices:
         _assert_exactly_once(device, session_factory)
+    queued = {device.camera_id: device.queued for device in devices}
+    _report(request, session_factory, queued, stored_at_kill=stored_at_kill, devices=len(devices))
 
 
 def _with_application_name(url: str, name: str) -> str:
@@ -192,6 +217,7 @@ def _libpq(url: str) -> str:
 
 @pytest.mark.slow
 def test_database_unavailable_nothing_acked_until_committed_then_recovers(
+    request: pytest.FixtureRequest,
     client_factory: Callable[..., TestClient],
     migrated_database_url: str,
     camera_factory: Callable[..., Any],
@@ -250,11 +276,14 @@ def test_database_unavailable_nothing_acked_until_committed_then_recovers(
                 stop.set()
                 killer.join(timeout=20)
     _assert_exactly_once(device, session_factory)
-    assert _metric(client.get("/metrics").text, "nitrosignal_ingest_storage_errors_total") >= 1
+    errors = _metric(client.get("/metrics").text, "nitrosignal_ingest_storage_errors_total")
+    assert errors >= 1
+    _report(request, session_factory, {device.camera_id: device.queued}, failed_batches=errors)
 
 
 @pytest.mark.slow
 def test_network_drop_and_slow_link_through_a_loopback_proxy(
+    request: pytest.FixtureRequest,
     running_platform: TestClient,
     camera_factory: Callable[..., Any],
     server_keys: Any,
@@ -290,6 +319,7 @@ def test_network_drop_and_slow_link_through_a_loopback_proxy(
     assert device.outbox.depth() + len(stored_alerts(session_factory, "cam-net")) >= 28
     proxy.delay_s = 0.0
     _assert_exactly_once(device, session_factory)
+    _report(request, session_factory, {device.camera_id: device.queued}, proxy_bytes=proxy.bytes_forwarded)
 
 
 # (device clock offset, what the platform does with the alert, dead-lettered on the device)
