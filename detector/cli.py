@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal as signals
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING
@@ -27,20 +29,29 @@ app = typer.Typer(
 )
 
 
-def _keep_matplotlib_off_disk() -> None:
-    """Replace matplotlib by an inert placeholder in the detector's own process.
+@contextlib.contextmanager
+def _matplotlib_kept_off_disk() -> Iterator[None]:
+    """Replace matplotlib by an inert placeholder while the detector runs.
 
     ``import mediapipe`` pulls in ``matplotlib.pyplot`` for drawing helpers the detector never uses, and
     matplotlib writes a font cache under ``~/.cache`` on its first import. The detector may write no file
-    but its outbox (DESIGN.md §4.1), so the ``run`` process never loads the real matplotlib.
+    but its outbox (DESIGN.md §4.1), so the ``run`` command never loads the real matplotlib. The placeholder
+    is removed afterwards, so a process that calls ``run`` in-process (tests) can still plot later.
     """
     if "matplotlib" in sys.modules:
+        yield
         return
     package = ModuleType("matplotlib", "placeholder: plotting is not available in the detector process")
     pyplot = ModuleType("matplotlib.pyplot", "placeholder: plotting is not available in the detector process")
     package.pyplot = pyplot  # type: ignore[attr-defined]
     sys.modules["matplotlib"] = package
     sys.modules["matplotlib.pyplot"] = pyplot
+    try:
+        yield
+    finally:
+        for name in ("matplotlib", "matplotlib.pyplot"):
+            if sys.modules.get(name) in (package, pyplot):
+                del sys.modules[name]
 
 
 def _setup_logging(level: str) -> None:
@@ -90,7 +101,11 @@ def run(
 ) -> None:
     """Run the detector on the configured source until stopped (SIGINT/SIGTERM), sending alerts and heartbeats."""
     _setup_logging(log_level)
-    _keep_matplotlib_off_disk()
+    with _matplotlib_kept_off_disk():
+        _run(config, max_seconds=max_seconds, exit_at_end=exit_at_end)
+
+
+def _run(config: Path, *, max_seconds: float | None, exit_at_end: bool) -> None:
     from detector.config import ConfigError, load_config
     from detector.runtime import DetectorRuntime, RunOptions
     from nitrosignal.keys import KeyFileError

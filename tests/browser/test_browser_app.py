@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from conftest import PASSWORD, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
+from browser_support import PASSWORD, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
 from playwright.sync_api import Page, Route, expect
 
 from nitroplatform.auth.deps import Role

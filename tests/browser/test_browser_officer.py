@@ -6,7 +6,7 @@ import time
 import uuid
 
 import pytest
-from conftest import LivePlatform, login, screenshot  # type: ignore[import-not-found, unused-ignore]
+from browser_support import LivePlatform, login, screenshot  # type: ignore[import-not-found, unused-ignore]
 from playwright.sync_api import Page, expect
 
 from nitroplatform.auth.deps import Role

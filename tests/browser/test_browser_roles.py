@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SITE, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
+from browser_support import SITE, LivePlatform, accessibility_report, login, screenshot  # type: ignore[import-not-found, unused-ignore]
 from playwright.sync_api import Page, expect
 
 from nitroplatform.auth.deps import Role
