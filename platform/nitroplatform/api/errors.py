@@ -95,6 +95,8 @@ async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to ``ErrorOut``."""
     app.add_exception_handler(DataError, _data_error)
+    # SQLite's driver raises a bare OverflowError for an integer beyond 64 bits (PostgreSQL: a DataError).
+    app.add_exception_handler(OverflowError, _data_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
