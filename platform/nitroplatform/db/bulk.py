@@ -45,6 +45,10 @@ class BulkWriter:
             return text if value.microsecond else text + ".000000"
         return value
 
+    def read_uuid(self, value: Any) -> uuid.UUID:
+        """A uuid read back with a raw driver query (32 hex digits on SQLite, native on PostgreSQL)."""
+        return uuid.UUID(hex=value) if isinstance(value, str) else value
+
     def uuid(self, value: uuid.UUID | None) -> Any:
         """A uuid in the dialect's storage form."""
         if value is None:
@@ -86,6 +90,10 @@ class BulkWriter:
             conditions = " AND ".join(f"{name} = {self._placeholder}" for name in keys)
             sql = self._sql_cache[cache_key] = f"UPDATE {table.name} SET {assignments} WHERE {conditions}"
         connection.exec_driver_sql(sql, list(rows))
+
+    def fetch(self, connection: Connection, template: str, params: Sequence[Any]) -> list[Any]:
+        """Rows of a hand-written query; ``{p}`` in ``template`` marks each positional parameter (not cached)."""
+        return list(connection.exec_driver_sql(template.replace("{p}", self._placeholder), tuple(params)).all())
 
     def execute_many(self, connection: Connection, template: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run a hand-written statement for every row; ``{p}`` in ``template`` marks each positional parameter."""

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from nitroplatform.api.schemas import CloseReason, IncidentOut, IncidentState
 from nitroplatform.db.bulk import BulkWriter
 from nitroplatform.db.models import UTCDateTime, incident_table
+from nitroplatform.incidents.lookup import existing_incidents
 
 logger = logging.getLogger(__name__)
 
@@ -163,23 +164,8 @@ def apply_alerts(
     """
     if not alerts:
         return GroupingResult(incident_ids=[], changed=[])
-    table = incident_table
-    keys = {(facts.camera_id, facts.device_incident_id) for facts in alerts}
-    existing = {
-        (row.camera_id, row.device_incident_id): row
-        for row in session.execute(
-            select(
-                table.c.id,
-                table.c.camera_id,
-                table.c.device_incident_id,
-                table.c.confidence,
-                table.c.confidence_max,
-                table.c.people_involved,
-                table.c.zone,
-                table.c.last_phase,
-            ).where(tuple_(table.c.camera_id, table.c.device_incident_id).in_(list(keys)))
-        )
-    }
+    writer = writer or BulkWriter(session.get_bind().dialect.name)
+    existing = existing_incidents(session, writer, {(facts.camera_id, facts.device_incident_id) for facts in alerts})
     working: dict[tuple[str, uuid.UUID], _Working] = {}
     incident_ids: list[uuid.UUID] = []
     for facts in alerts:
@@ -208,7 +194,6 @@ def apply_alerts(
         current.added += 1
         current.ended = current.ended or facts.phase == "end"
         incident_ids.append(current.id)
-    writer = writer or BulkWriter(session.get_bind().dialect.name)
     created = _write(session, writer=writer, working=working, existing=existing, now=now)
     updated = [item.id for item in working.values() if not item.is_new and (item.relevant or item.ended)]
     changes = [IncidentChange(kind="opened", incident=incident) for incident in created]
