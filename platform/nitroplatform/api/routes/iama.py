@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from iama import service
@@ -69,6 +70,10 @@ def _domain(db: Session) -> Iterator[None]:
     except (AnswerError, KeyError, ValueError) as error:
         db.rollback()
         raise DomainError(str(error)) from error
+    except IntegrityError as error:
+        # An imported document that repeats a key (two answers to one question, say) breaks a unique constraint.
+        db.rollback()
+        raise ConflictError(f"the document conflicts with stored data or repeats a key: {error.orig}") from error
     except LookupError as error:
         # The exporters and the public summary say "no such record" with a plain LookupError (after KeyError).
         db.rollback()
