@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from nitroplatform.ops import cli as ops_cli
 from nitroplatform.people import cli as people_cli
 from nitroplatform.settings import Settings, get_settings, validation_messages
+from nitroplatform.soak import soak_app
 from nitrosignal.keys import KeyFileError, load_public
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app.add_typer(people_cli.user_app, name="user")
 app.add_typer(people_cli.team_app, name="team")
 app.add_typer(people_cli.audit_app, name="audit")
 app.command("retention")(people_cli.retention)
+app.add_typer(soak_app, name="soak")
 
 
 class _JsonFormatter(logging.Formatter):

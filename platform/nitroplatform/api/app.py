@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.api import routes as routes_package
 from nitroplatform.api.errors import install_error_handlers
+from nitroplatform.api.security_headers import SecurityHeadersMiddleware
 from nitroplatform.db.engine import is_postgres, make_engine
 from nitroplatform.db.session import make_sessionmaker
 from nitroplatform.gating import CachedGatePolicy, load_gate_policy
@@ -122,6 +123,7 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
     app.state.incident_publisher = publisher
     app.state.runtime = Runtime()
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     for _name, router in discover_routers():
         app.include_router(router)
     return app
