@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,6 +64,12 @@ class CameraKeyCache:
             return None
         with self._lock:
             return self._by_key.get(public_key)
+
+    def cameras_for(self, public_keys: Sequence[str | None]) -> list[str | None]:
+        """The camera id (or None) of each key, under one lock: the ingest resolves a whole batch at once."""
+        with self._lock:
+            by_key = self._by_key  # reload() replaces the dict and never mutates it, so reading it unlocked is safe
+        return [None if key is None else by_key.get(key) for key in public_keys]
 
     def age_s(self) -> float:
         """Seconds since the last reload."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nitroplatform.db.bulk import BulkWriter
 from nitroplatform.db.models import Alert as AlertRow
 from nitroplatform.db.models import Camera, alert_table, camera_table, utcnow
-from nitroplatform.gating import GatePolicy
+from nitroplatform.gating import GateDecision, GatePolicy
 from nitroplatform.incidents.publish import IncidentPublisher
 from nitroplatform.incidents.service import AlertFacts, apply_alerts
 from nitroplatform.ingest.auth import CameraKeyCache
@@ -77,6 +77,8 @@ class _Batch:
     max_alert_seq: dict[str, int] = field(default_factory=dict)
     heartbeats: dict[str, tuple[Heartbeat, bool]] = field(default_factory=dict)
     replies: list[tuple[list[bytes], bytes]] = field(default_factory=list)
+    # One gate decision per camera per batch: every message of a batch is judged at the same ``now``.
+    gates: dict[str, GateDecision] = field(default_factory=dict)
 
 
 class Refusal(Exception):
@@ -132,10 +134,12 @@ class IngestHandler:
         now = utcnow()
         batch = _Batch()
         try:
+            # Registry look-ups once per message and batch (one lock), not once per use.
+            camera_ids = self._keys.cameras_for([message.user_id for message in messages])
             with self._factory() as session:
-                self._load_state(session, messages)
-                for message in messages:
-                    self._accept(session, message, batch, now)
+                self._load_state(session, camera_ids)
+                for message, resolved in zip(messages, camera_ids, strict=True):
+                    self._accept(session, message, resolved, batch, now)
                 drafts, changes = self._store(session, batch, now)
                 session.commit()
         except Exception:
@@ -153,8 +157,8 @@ class IngestHandler:
         self._metrics.batch_size.observe(len(messages))
         return [Outbound(envelope=envelope, reply=ack) for envelope, ack in batch.replies]
 
-    def _load_state(self, session: Session, messages: Sequence[Inbound]) -> None:
-        missing = {self._keys.camera_for(message.user_id) for message in messages} - self._state.keys()
+    def _load_state(self, session: Session, camera_ids: Sequence[str | None]) -> None:
+        missing: set[str | None] = set(camera_ids) - self._state.keys()
         missing.discard(None)
         if not missing:
             return
@@ -166,8 +170,7 @@ class IngestHandler:
         for camera_id, alert_seq, heartbeat_seq, heartbeat_message_id in rows:
             self._state[camera_id] = _SeqState(alert_seq, heartbeat_seq, heartbeat_message_id)
 
-    def _accept(self, session: Session, message: Inbound, batch: _Batch, now: datetime) -> None:
-        camera_id: str | None = self._keys.camera_for(message.user_id)
+    def _accept(self, session: Session, message: Inbound, camera_id: str | None, batch: _Batch, now: datetime) -> None:
         seq = 0
         kind = "unknown"
         try:
@@ -188,7 +191,9 @@ class IngestHandler:
                 raise Refusal("clock_skew", f"sent_at {decoded.sent_at.isoformat()} is ahead of the platform clock")
             if not self._flood.allow(camera_id, time.monotonic()):
                 raise Refusal("flood", f"more than {self._settings.flood_rate_per_s}/s sustained")
-            decision = self._gate.is_gated(session, camera_id, now)
+            decision = batch.gates.get(camera_id)
+            if decision is None:
+                decision = batch.gates[camera_id] = self._gate.is_gated(session, camera_id, now)
             if isinstance(decoded, Alert):
                 if decision.gated:
                     raise _GatedRefusal(decision.reason)
