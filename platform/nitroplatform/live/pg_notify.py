@@ -26,9 +26,12 @@ CHANNEL_PREFIX = "nitrosignal_live"
 MAX_PAYLOAD_BYTES = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
 
 
+# The batch's payloads travel as one JSON array parameter: json.dumps is C, whereas psycopg escapes every element
+# of a text[] parameter with a regex in Python (a third of the ingest thread's time at 3,000 events/s).
 _NOTIFY_ALL = text(
     "SELECT pg_notify(:channel, k.payload)"
-    " FROM unnest(CAST(:payloads AS text[])) WITH ORDINALITY AS k(payload, position) ORDER BY k.position"
+    " FROM json_array_elements_text(CAST(:payloads AS json)) WITH ORDINALITY AS k(payload, position)"
+    " ORDER BY k.position"
 )
 
 
@@ -62,7 +65,7 @@ def notify_in_transaction(session: Session, *, channel: str, origin: str, drafts
     if payloads:
         # One statement for the whole batch (an executemany cost a round of driver work per event); ORDER BY the
         # array position keeps the events in order, as PostgreSQL delivers notifications in the order sent.
-        session.execute(_NOTIFY_ALL, {"channel": channel, "payloads": payloads})
+        session.execute(_NOTIFY_ALL, {"channel": channel, "payloads": json.dumps(payloads)})
 
 
 def libpq_conninfo(url: str) -> str:
