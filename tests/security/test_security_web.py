@@ -395,3 +395,12 @@ def test_sql_metacharacters_in_filters_are_literal(
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 1
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+def test_create_app_itself_sends_the_security_headers(app_factory: Callable[..., FastAPI]) -> None:
+    """The wiring in create_app, not only the middleware in isolation."""
+    with TestClient(app_factory(with_ingest=False), base_url="https://testserver") as client:
+        response = client.get("/api/v1/incidents")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" in response.headers
