@@ -199,3 +199,26 @@ def bench(
     settings, loaded = _analysis_and_model(config, model)
     report = run_bench(video, seconds, settings, loaded, frame_width=frame_width)
     typer.echo(report.model_dump_json(indent=2))
+
+
+@app.command()
+def scan(
+    videos: list[Path] = typer.Argument(..., help="Video files (or animated GIFs) without balloon use."),
+    seconds: float | None = typer.Option(None, "--seconds", help="Use at most this many seconds of each video."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
+    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+) -> None:
+    """Count false alarms: run the live analyzer and confirmer over each video, one JSON line per video.
+
+    On footage without balloon use every confirmed alert is a false alarm; exits 1 if there was any.
+    """
+    from detector.bench import scan_video
+
+    settings, loaded = _analysis_and_model(config, model)
+    alerts = 0
+    for video in videos:
+        result = scan_video(video, seconds, settings, loaded)
+        alerts += result.confirmed_alerts
+        typer.echo(result.model_dump_json())
+    if alerts:
+        raise typer.Exit(code=1)

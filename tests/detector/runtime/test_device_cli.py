@@ -7,7 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from device_harness import ASSETS, Keys, camera_config_dict, write_yaml  # type: ignore[import-not-found]
+from device_harness import (  # type: ignore[import-not-found]
+    ASSETS,
+    Keys,
+    camera_config_dict,
+    write_person_video,
+    write_yaml,
+)
 from typer.testing import CliRunner
 
 from detector.cli import app
@@ -21,6 +27,7 @@ from detector.cli import app
         ("score", "JSON line per image"),
         ("bench", "peak RSS"),
         ("check", "one heartbeat"),
+        ("scan", "false alarms"),
     ],
 )
 def test_every_command_has_useful_help(command: str, expected: str) -> None:
@@ -48,3 +55,14 @@ def test_score_prints_one_json_line_per_image() -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [Path(line["path"]).name for line in lines] == ["demo_person.jpg", "astronaut.png"]
     assert all(line["people"] == 1 and 0.0 <= line["score"] <= 1.0 for line in lines)
+
+
+def test_scan_counts_confirmed_alerts_per_video(tmp_path: Path) -> None:
+    # A person with the hand at the mouth and nothing in it: a look-alike, so no confirmed alert.
+    video = write_person_video(tmp_path / "hand.avi", seconds_before=4.0, seconds_balloon=0.0, seconds_after=0.0)
+    result = CliRunner().invoke(app, ["scan", str(video)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output.strip().splitlines()[-1])
+    assert line["video"] == str(video)
+    assert line["frames_analysed"] == 40
+    assert line["confirmed_alerts"] == 0
