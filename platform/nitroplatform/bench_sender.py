@@ -112,13 +112,18 @@ def _new_alert(camera: _Camera, now: float, alerts_per_incident: int) -> bytes:
     return payload
 
 
-def run_sender(args: dict[str, Any], results: Any) -> None:
-    """One sender process: many cameras, one poll loop; puts its SenderStats (as a dict) on ``results``."""
+def connect_cameras(
+    args: dict[str, Any],
+) -> tuple[zmq.Context[zmq.Socket[bytes]], zmq.Poller, list[tuple[str, zmq.Socket[bytes]]]]:
+    """One CURVE DEALER per simulated camera in ``args["cameras"]``, all registered on one poller.
+
+    Shared by the benchmark and the soak, so both drive the platform exactly as devices do. The caller
+    destroys the returned context when done.
+    """
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     context.set(zmq.MAX_SOCKETS, 65536)
-    stats = SenderStats()
     poller = zmq.Poller()
-    cameras: dict[zmq.Socket[bytes], _Camera] = {}
+    sockets = []
     for camera_id, public, secret in args["cameras"]:
         socket = context.socket(zmq.DEALER)
         socket.linger = 0
@@ -126,7 +131,15 @@ def run_sender(args: dict[str, Any], results: Any) -> None:
         socket.curve_serverkey = args["server_public"].encode()
         socket.connect(args["endpoint"])
         poller.register(socket, zmq.POLLIN)
-        cameras[socket] = _Camera(camera_id, socket, _alert_template(camera_id))
+        sockets.append((camera_id, socket))
+    return context, poller, sockets
+
+
+def run_sender(args: dict[str, Any], results: Any) -> None:
+    """One sender process: many cameras, one poll loop; puts its SenderStats (as a dict) on ``results``."""
+    stats = SenderStats()
+    context, poller, sockets = connect_cameras(args)
+    cameras = {socket: _Camera(camera_id, socket, _alert_template(camera_id)) for camera_id, socket in sockets}
     start, stop_at = args["start_at"], args["start_at"] + args["seconds"]
     interval = args["heartbeat_interval_s"]
     while time.time() < start:

@@ -43,7 +43,7 @@ from nitroplatform.bench import (
     _SseReader,
     _throwaway_pg_schema,
 )
-from nitroplatform.bench_sender import _alert_template, _heartbeat
+from nitroplatform.bench_sender import _alert_template, _heartbeat, connect_cameras
 from nitroplatform.launcher import free_tcp_port, start_subprocess, wait_ready
 from nitroplatform.settings import Settings
 from nitrosignal.keys import generate_keypair, load_secret
@@ -167,19 +167,9 @@ def _on_reply(camera: _Camera, reply: dict[str, Any], stats: _SenderStats, now: 
 def _sender(args: dict[str, Any], results: Any) -> None:
     """One sender process: many cameras in one poll loop, each with an outbox-like queue."""
     rng = random.Random(args["seed"])
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    context.set(zmq.MAX_SOCKETS, 65536)
     stats = _SenderStats()
-    poller = zmq.Poller()
-    cameras: dict[zmq.Socket[bytes], _Camera] = {}
-    for camera_id, public, secret in args["cameras"]:
-        socket = context.socket(zmq.DEALER)
-        socket.linger = 0
-        socket.curve_publickey, socket.curve_secretkey = public.encode(), secret.encode()
-        socket.curve_serverkey = args["server_public"].encode()
-        socket.connect(args["endpoint"])
-        poller.register(socket, zmq.POLLIN)
-        cameras[socket] = _Camera(camera_id, socket, _alert_template(camera_id))
+    context, poller, sockets = connect_cameras(args)
+    cameras = {socket: _Camera(camera_id, socket, _alert_template(camera_id)) for camera_id, socket in sockets}
     while time.time() < args["start_at"]:
         time.sleep(0.01)
     base_rate = 1.0 / args["alert_interval_s"]
