@@ -180,26 +180,52 @@ def _count_stored(url: str) -> tuple[int, int]:
     return int(rows), int(distinct)
 
 
+@dataclass(frozen=True)
+class BenchPlatform:
+    """A prepared platform for a benchmark or soak: migrated database, cameras, token, keys and settings."""
+
+    settings: Settings
+    cameras: list[tuple[str, str, str]]
+    token: str
+    ingest_endpoint: str
+    server_public: str
+
+
+def prepare_platform(url: str, workdir: Path, count: int, **overrides: Any) -> BenchPlatform:
+    """Migrate ``url``, register ``count`` cameras, create the platform keys and the settings to serve with.
+
+    ``overrides`` are extra :class:`Settings` fields (flood limits, live relay, ...).
+    """
+    cameras, token = _prepare_database(url, workdir, count)
+    key_files = generate_keypair(workdir / "keys", "platform")
+    server = load_secret(key_files.secret_path)
+    ingest_endpoint = f"tcp://127.0.0.1:{free_tcp_port()}"
+    settings = Settings(
+        data_dir=workdir,
+        database_url=url,
+        ingest_bind=ingest_endpoint,
+        server_secret_key_file=key_files.secret_path,
+        http_port=free_tcp_port(),
+        gating_mode="open",
+        log_level="WARNING",
+        **overrides,
+    )
+    return BenchPlatform(settings, cameras, token, ingest_endpoint, server.public.decode())
+
+
 def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
     """Run the benchmark against one (empty) database URL and return the figures."""
     with tempfile.TemporaryDirectory(prefix="nitrosignal-bench-") as tmp:
         workdir = Path(tmp)
-        cameras, token = _prepare_database(url, workdir, config.cameras)
-        key_files = generate_keypair(workdir / "keys", "platform")
-        server = load_secret(key_files.secret_path)
-        ingest_port = free_tcp_port()
-        settings = Settings(
-            data_dir=workdir,
-            database_url=url,
-            ingest_bind=f"tcp://127.0.0.1:{ingest_port}",
-            server_secret_key_file=key_files.secret_path,
-            http_port=free_tcp_port(),
-            gating_mode="open",
+        prepared = prepare_platform(
+            url,
+            workdir,
+            config.cameras,
             flood_rate_per_s=1000.0,
             flood_burst=2000,
-            log_level="WARNING",
             live_relay=f"ipc://{workdir}/live.sock" if config.split else None,
         )
+        settings, cameras, token = prepared.settings, prepared.cameras, prepared.token
         base_url = ingest_url = f"http://127.0.0.1:{settings.http_port}"
         log_path = str(workdir / "platform.log")
         process = start_subprocess(settings, log_path=log_path)
@@ -224,8 +250,8 @@ def bench_one(url: str, config: BenchConfig) -> dict[str, Any]:
             for share in shares:
                 args = {
                     "cameras": share,
-                    "endpoint": f"tcp://127.0.0.1:{ingest_port}",
-                    "server_public": server.public.decode(),
+                    "endpoint": prepared.ingest_endpoint,
+                    "server_public": prepared.server_public,
                     "start_at": start_at,
                     "seconds": config.seconds,
                     "heartbeat_interval_s": config.heartbeat_interval_s,

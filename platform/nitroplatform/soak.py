@@ -38,15 +38,13 @@ from nitroplatform.bench import (
     _count_stored,
     _drop_pg_schema,
     _percentiles,
-    _prepare_database,
     _scrape_ingest_metrics,
     _SseReader,
     _throwaway_pg_schema,
+    prepare_platform,
 )
 from nitroplatform.bench_sender import _alert_template, _heartbeat, connect_cameras
-from nitroplatform.launcher import free_tcp_port, start_subprocess, wait_ready
-from nitroplatform.settings import Settings
-from nitrosignal.keys import generate_keypair, load_secret
+from nitroplatform.launcher import start_subprocess, wait_ready
 
 RESEND_AFTER_S = 5.0
 DRAIN_S = 30.0
@@ -283,19 +281,8 @@ def soak_one(url: str, config: SoakConfig) -> dict[str, Any]:
     """Run the soak against one empty database URL and return the figures."""
     with tempfile.TemporaryDirectory(prefix="nitrosignal-soak-") as tmp:
         workdir = Path(tmp)
-        cameras, token = _prepare_database(url, workdir, config.cameras)
-        key_files = generate_keypair(workdir / "keys", "platform")
-        server = load_secret(key_files.secret_path)
-        ingest_port = free_tcp_port()
-        settings = Settings(
-            data_dir=workdir,
-            database_url=url,
-            ingest_bind=f"tcp://127.0.0.1:{ingest_port}",
-            server_secret_key_file=key_files.secret_path,
-            http_port=free_tcp_port(),
-            gating_mode="open",
-            log_level="WARNING",
-        )
+        prepared = prepare_platform(url, workdir, config.cameras)
+        settings, cameras, token = prepared.settings, prepared.cameras, prepared.token
         base_url = f"http://127.0.0.1:{settings.http_port}"
         process = start_subprocess(settings, log_path=str(workdir / "platform.log"))
         try:
@@ -313,8 +300,8 @@ def soak_one(url: str, config: SoakConfig) -> dict[str, Any]:
                 args = {
                     **asdict(config),
                     "cameras": cameras[index :: config.sender_processes],
-                    "endpoint": f"tcp://127.0.0.1:{ingest_port}",
-                    "server_public": server.public.decode(),
+                    "endpoint": prepared.ingest_endpoint,
+                    "server_public": prepared.server_public,
                     "start_at": start_at,
                     "burst_start_s": config.burst_start_s,
                     "drain_s": DRAIN_S,
