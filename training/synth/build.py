@@ -27,7 +27,7 @@ from training.dataset import (
     read_labels,
     read_provenance,
 )
-from training.frontend import PoseCache, read_image
+from training.frontend import PoseCache, read_image, still_pose_settings
 from training.importers import Box, read_boxes
 from training.synth.composite import Cutout, cut_balloon, degrade
 from training.synth.placement import is_good_target, person_from_pose
@@ -84,6 +84,13 @@ class SynthConfig(BaseModel):
         "(the detector classifies only people whose hand is near the mouth; 0.6 is its default gate).",
     )
     limit_photos: int | None = Field(default=None, ge=1, description="Use at most this many host photos (tests).")
+    host_min_detection_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Person-detector score a host person needs. Stricter than the detector's own setting: a "
+        "composite goes where pose puts the mouth, so only confidently found people carry one.",
+    )
 
 
 def real_labels(root: Path) -> list[LabelRow]:
@@ -116,8 +123,8 @@ def _shrink(image: ImageBGR, max_side: int) -> ImageBGR:
     return np.ascontiguousarray(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
 
 
-def balloon_bank(root: Path, folder: str, provenance: Provenance, max_per_photo: int = 4) -> list[Cutout]:
-    """Cut every usable balloon of ``root/folder`` (boxes from its boxes.csv)."""
+def balloon_bank(root: Path, folder: str, provenance: Provenance, max_per_photo: int = 6) -> list[Cutout]:
+    """Cut the whole balloons of ``root/folder`` (boxes from its boxes.csv), at most ``max_per_photo`` each."""
     boxes_path = root / folder / "boxes.csv"
     if not boxes_path.is_file():
         raise DatasetError(f"no balloon boxes at {boxes_path}")
@@ -131,10 +138,12 @@ def balloon_bank(root: Path, folder: str, provenance: Provenance, max_per_photo:
         if source is None:
             raise DatasetError(f"balloon photo {relative} has no provenance in the manifest")
         image = read_image(root / relative)
-        for box in by_photo[name][:max_per_photo]:
+        kept = 0
+        for box in by_photo[name]:
             cutout = cut_balloon(image, box, source=source.name)
-            if cutout is not None:
+            if cutout is not None and kept < max_per_photo:
                 cutouts.append(cutout)
+                kept += 1
     log.info("cut %d balloons from %d photos in %s", len(cutouts), len(by_photo), folder)
     return cutouts
 
@@ -173,7 +182,10 @@ def synthesise(root: Path, out: Path, config: SynthConfig, manifest: Path, cache
     photos = [p for host in config.hosts for p in list_images(root / host)]
     if config.limit_photos is not None:
         photos = photos[: config.limit_photos]
-    with PoseCache(cache_dir) as poses:
+    host_pose = still_pose_settings().model_copy(
+        update={"min_detection_confidence": config.host_min_detection_confidence}
+    )
+    with PoseCache(cache_dir, host_pose) as poses:
         hosts = []
         hands: list[Cutout] = []
         for photo in tqdm(photos, desc="pose on hosts", unit="photo"):

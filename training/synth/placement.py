@@ -43,6 +43,7 @@ class Person:
     scale: float
     hands: tuple[Hand, ...]
     mouth_visibility: float
+    face_visibility: float = 1.0
 
     def nearest_hand(self) -> tuple[Hand | None, float]:
         """The visible hand closest to the mouth and its distance in body scales (inf when none)."""
@@ -70,6 +71,7 @@ def person_from_pose(pose: PersonPose, min_visibility: float = 0.5) -> Person:
         scale=body_scale_px(pose),
         hands=tuple(hands),
         mouth_visibility=min(pose.visibility(lm.MOUTH_LEFT), pose.visibility(lm.MOUTH_RIGHT)),
+        face_visibility=min(pose.visibility(i) for i in (lm.NOSE, lm.LEFT_EYE, lm.RIGHT_EYE)),
     )
 
 
@@ -91,12 +93,13 @@ def hand_patch(image: ImageBGR, hand: Hand, scale: float) -> RGBA | None:
 
 
 def is_good_target(person: Person, image_shape: tuple[int, ...], min_scale_px: float) -> bool:
-    """Whether a person can carry a composite: big enough, mouth visible and inside the frame."""
+    """Whether a person can carry a composite: big enough, mouth, nose and eyes visible, inside the frame."""
     height, width = image_shape[:2]
     x, y = person.mouth
     return (
         person.scale >= min_scale_px
         and person.mouth_visibility >= 0.5
+        and person.face_visibility >= 0.5
         and person.scale * 0.3 <= x <= width - person.scale * 0.3
         and person.scale * 0.3 <= y <= height - person.scale * 0.3
     )
