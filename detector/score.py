@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detector.analysis import FrameAnalyzer
 from detector.model import LoadedModel
-from detector.settings import AnalysisSettings
+from detector.settings import AnalysisSettings, PoseSettings
 
 IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -51,6 +51,14 @@ def expand_paths(paths: Sequence[Path]) -> Iterator[Path]:
             raise FileNotFoundError(f"no such file or folder: {path}")
 
 
+def still_photo_pose(pose: PoseSettings) -> PoseSettings:
+    """Pose settings for unrelated still photos: image mode, every tile scanned on every photo.
+
+    Training cuts its crops with these settings too, so each photo is seen exactly as this command sees it.
+    """
+    return pose.model_copy(update={"running_mode": "image", "tile_every_n_frames": 1, "tiles_per_scan": "all"})
+
+
 def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: LoadedModel) -> Iterator[ScoreLine]:
     """Score images (and folders of images) with the live analysis code.
 
@@ -67,8 +75,7 @@ def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: Loaded
         ImageReadError: for a file that is not a readable image.
     """
     # Unrelated photos: no tracking between them, and every tile scanned on each one.
-    pose = settings.pose.model_copy(update={"running_mode": "image", "tile_every_n_frames": 1, "tiles_per_scan": "all"})
-    still = settings.model_copy(update={"pose": pose})
+    still = settings.model_copy(update={"pose": still_photo_pose(settings.pose)})
     with FrameAnalyzer(still, model) as analyzer:
         for path in expand_paths(paths):
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)

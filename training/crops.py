@@ -1,8 +1,11 @@
 """``nitrosignal train crops``: cut every person's mouth crop with the detector's own pose and crop code.
 
 For a synthetic image the person who carries the composite (found by the mouth position recorded in
-``synth.jsonl``) gets the image's label; everyone else in the photo is a negative ("bystander"). A
-positive whose carrier the pose model no longer finds is counted as missed, not invented. For a real image
+``synth.jsonl``) gets the image's label; everyone else in the photo is a negative ("bystander"), except,
+in a positive image, people whose mouth lies near the composite: their crop can hold part of the pasted
+balloon, so they are left out rather than taught as negatives. That includes the carrier itself when pose
+moved its mouth too far to be matched. A positive whose carrier the pose model no longer finds is counted as
+missed, not invented. For a real image
 every person gets the image's label (a real positive with several people is ambiguous and skipped).
 Crops are written to one ``.npz`` file under a work folder outside the repository.
 """
@@ -20,7 +23,7 @@ from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from nitrosignal.modelcard import CropSpec
 from training.dataset import Dataset, load_dataset
-from training.frontend import PoseCache, body_scale_px, mouth_crop, mouth_point, read_image
+from training.frontend import PoseCache, body_scale_px, mouth_crop, mouth_point, read_image, still_pose_settings
 from training.synth.writer import read_meta
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,11 @@ log = logging.getLogger(__name__)
 BYSTANDER = "bystander"
 # A carrier is the person whose mouth lies within this many body scales of the recorded composite mouth.
 CARRIER_MATCH_SCALES = 0.35
+# In a positive composite, other people whose mouth lies within this many body scales of the composite's
+# mouth are ambiguous (a neighbour's crop, or the carrier found at a shifted mouth, shows the balloon).
+AMBIGUOUS_NEAR_SCALES = 1.5
+# Bumped whenever the labelling rules above change, so cached crops are cut again.
+LABELLING_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,65 @@ class CropSet:
         return np.nonzero(self.splits == split)[0]
 
 
+@dataclass(frozen=True)
+class PeopleLabels:
+    """Who is who in one image: the carrier's index (-1 if none) and, per person, (label, category) or None.
+
+    None means the person is left out of training: their crop could show the pasted balloon (near the
+    composite in a positive image) or it is unknown who holds it (a real positive with several people).
+    """
+
+    carrier: int
+    people: list[tuple[int, str] | None]
+
+
+def label_people(
+    mouths: list[tuple[float, float]],
+    scales: list[float],
+    label: int,
+    category: str,
+    target_mouth: tuple[float, float] | None,
+    target_scale: float | None,
+) -> PeopleLabels:
+    """Label each person found in an image (see the module docstring for the rules).
+
+    Args:
+        mouths: Each person's mouth in pixels.
+        scales: Each person's body scale in pixels.
+        label: The image's label (1 positive, 0 negative).
+        category: The image's category.
+        target_mouth: For a composite, the mouth the object was pasted at; None for a real photo.
+        target_scale: For a composite, the body scale of the person who carries it.
+    """
+    count = len(mouths)
+    if target_mouth is None:
+        if label == 1 and count != 1:
+            return PeopleLabels(-1, [None] * count)
+        return PeopleLabels(0 if label == 1 else -1, [(label, category)] * count)
+    if count == 0:
+        return PeopleLabels(-1, [])
+    target = np.asarray(target_mouth)
+    pixels = [float(np.linalg.norm(np.asarray(mouth) - target)) for mouth in mouths]
+    relative = [distance / max(scale, 1.0) for distance, scale in zip(pixels, scales, strict=True)]
+    best = int(np.argmin(relative))
+    carrier = best if relative[best] <= CARRIER_MATCH_SCALES else -1
+    near = AMBIGUOUS_NEAR_SCALES * max(float(target_scale or 1.0), 1.0)
+    people: list[tuple[int, str] | None] = []
+    for index, distance in enumerate(pixels):
+        if index == carrier:
+            people.append((label, category))
+        elif label == 1 and distance <= near:
+            people.append(None)
+        else:
+            people.append((0, BYSTANDER))
+    return PeopleLabels(carrier, people)
+
+
 def cache_key(dataset: Dataset, spec: CropSpec) -> str:
-    """Key of a dataset's crops: its labels, meta and the crop spec (poses are cached separately)."""
+    """Key of a dataset's crops: labels, meta, crop spec, pose settings and labelling rules."""
     digest = hashlib.sha256(spec.model_dump_json().encode())
+    digest.update(still_pose_settings().model_dump_json().encode())
+    digest.update(LABELLING_VERSION.encode())
     for name in ("labels.csv", "synth.jsonl"):
         path = dataset.root / name
         if path.is_file():
@@ -109,32 +173,24 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None) -> CropS
             people = poses.poses(image)
             label = 1 if row.label == "positive" else 0
             meta = metas.get(row.path)
-            carrier = -1
-            if meta is not None and meta.target_mouth is not None and people:
-                target = np.asarray(meta.target_mouth)
-                distances = [
-                    float(np.linalg.norm(mouth_point(p) - target)) / max(body_scale_px(p), 1.0) for p in people
-                ]
-                best = int(np.argmin(distances))
-                carrier = best if distances[best] <= CARRIER_MATCH_SCALES else -1
-            elif label == 1 and len(people) == 1:
-                carrier = 0
-            elif label == 1 and len(people) > 1:
-                log.warning(
-                    "%s: real positive with %d people is ambiguous; skipped for training", row.path, len(people)
-                )
-            missed.append(label == 1 and carrier < 0)
-            for person_index, pose in enumerate(people):
+            target = meta.target_mouth if meta is not None else None
+            scale = meta.target_scale if meta is not None else None
+            assigned = label_people(
+                [(float(mouth_point(p)[0]), float(mouth_point(p)[1])) for p in people],
+                [body_scale_px(p) for p in people],
+                label,
+                row.category,
+                None if target is None else (float(target[0]), float(target[1])),
+                scale,
+            )
+            if label == 1 and target is None and len(people) > 1:
+                log.warning("%s: real positive with %d people is ambiguous; left out", row.path, len(people))
+            missed.append(label == 1 and assigned.carrier < 0)
+            for pose, person in zip(people, assigned.people, strict=True):
                 crop = mouth_crop(image, pose, spec)
-                if crop is None:
+                if crop is None or person is None:
                     continue
-                is_carrier = person_index == carrier
-                if label == 1 and not is_carrier:
-                    person_label, category = 0, BYSTANDER
-                elif meta is not None and not is_carrier:
-                    person_label, category = 0, BYSTANDER
-                else:
-                    person_label, category = label, row.category
+                person_label, category = person
                 crops.append(crop)
                 labels.append(person_label)
                 categories.append(category)

@@ -20,6 +20,7 @@ import numpy as np
 from detector.evidence.crop import DEFAULT_CROP_SPEC, mouth_crop, to_model_input
 from detector.evidence.geometry import body_scale_px, mouth_point
 from detector.pose.estimator import ImageBGR, PersonPose, PoseEstimator
+from detector.score import still_photo_pose
 from detector.settings import PoseSettings
 
 __all__ = [
@@ -37,8 +38,12 @@ log = logging.getLogger(__name__)
 
 
 def still_pose_settings() -> PoseSettings:
-    """Pose settings for still photos: the detector's defaults in image mode."""
-    return PoseSettings(running_mode="image")
+    """Pose settings for still photos, exactly as ``detector score`` analyses them.
+
+    The detector's defaults with every tile scanned on every photo, so each photo is analysed on its own
+    (no round-robin tile state carried from one photo to the next).
+    """
+    return still_photo_pose(PoseSettings())
 
 
 def read_image(path: Path) -> ImageBGR:

@@ -1,0 +1,58 @@
+"""Who gets which label in an image: carrier, bystanders, and people left out because their crop is ambiguous."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.crops import BYSTANDER, label_people
+
+POS, NEG = 1, 0
+# Three people on a row, 100 px body scale each: the carrier at x=100, a neighbour at 200, someone far at 600.
+MOUTHS = [(100.0, 100.0), (200.0, 100.0), (600.0, 100.0)]
+SCALES = [100.0, 100.0, 100.0]
+
+
+@pytest.mark.parametrize(
+    ("case", "mouths", "label", "target", "carrier", "expected"),
+    [
+        (
+            "positive composite: carrier, neighbour left out, far person a bystander",
+            MOUTHS,
+            POS,
+            (105.0, 100.0),
+            0,
+            [(POS, "balloon_at_mouth"), None, (NEG, BYSTANDER)],
+        ),
+        (
+            "positive composite whose carrier pose moved away: nobody near is taught as a negative",
+            MOUTHS,
+            POS,
+            (150.0, 100.0),
+            -1,
+            [None, None, (NEG, BYSTANDER)],
+        ),
+        (
+            "negative composite: the carrier keeps the look-alike's category, everyone else a bystander",
+            MOUTHS,
+            NEG,
+            (105.0, 100.0),
+            0,
+            [(NEG, "balloon_at_mouth"), (NEG, BYSTANDER), (NEG, BYSTANDER)],
+        ),
+        ("real negative: everyone carries the image's label", MOUTHS, NEG, None, -1, [(NEG, "balloon_at_mouth")] * 3),
+        ("real positive with one person", MOUTHS[:1], POS, None, 0, [(POS, "balloon_at_mouth")]),
+        ("real positive with several people: unknown who, all left out", MOUTHS, POS, None, -1, [None] * 3),
+        ("composite where pose finds nobody", [], POS, (105.0, 100.0), -1, []),
+    ],
+)
+def test_label_people(
+    case: str,
+    mouths: list[tuple[float, float]],
+    label: int,
+    target: tuple[float, float] | None,
+    carrier: int,
+    expected: list[tuple[int, str] | None],
+) -> None:
+    result = label_people(mouths, SCALES[: len(mouths)], label, "balloon_at_mouth", target, 100.0 if target else None)
+    assert result.carrier == carrier, case
+    assert result.people == expected, case
