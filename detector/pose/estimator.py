@@ -111,6 +111,23 @@ def _poses_from_result(result: Any, offset: tuple[float, float], size: tuple[flo
     return poses
 
 
+def same_face(first: PersonPose, second: PersonPose) -> bool:
+    """Whether two poses put a mouth on the same face: closer than one eye-to-mouth height apart.
+
+    Two people's mouths are never that close, while a second detection of one face can come with a body
+    guessed quite differently (so its landmark box barely overlaps the first one's).
+    """
+
+    def mouth_and_height(pose: PersonPose) -> tuple[FloatArray, float]:
+        mouth = (pose.point(MOUTH_LEFT) + pose.point(MOUTH_RIGHT)) / 2.0
+        eyes = (pose.point(LEFT_EYE) + pose.point(RIGHT_EYE)) / 2.0
+        return mouth, float(np.linalg.norm(eyes - mouth))
+
+    mouth_a, height_a = mouth_and_height(first)
+    mouth_b, height_b = mouth_and_height(second)
+    return float(np.linalg.norm(mouth_a - mouth_b)) < max(height_a, height_b)
+
+
 class PoseEstimator:
     """Finds every person's pose in a BGR frame.
 
@@ -220,7 +237,11 @@ class PoseEstimator:
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
             raise ValueError(f"frame must be a (H, W, 3) uint8 BGR array, got {frame_bgr.shape} {frame_bgr.dtype}")
         height, width = frame_bgr.shape[:2]
-        poses = self._main_pass(frame_bgr, timestamp_ms)
+        poses: list[PersonPose] = []
+        # At a low detection threshold the person detector can report one person twice; keep the first.
+        for pose in self._main_pass(frame_bgr, timestamp_ms):
+            if self._is_new(pose, poses):
+                poses.append(pose)
         if self._settings.track_regions:
             poses = self._track_regions(frame_bgr, poses)
         for tile in self._tiles_due(width, height):
@@ -249,7 +270,10 @@ class PoseEstimator:
 
     def _is_new(self, pose: PersonPose, known: Sequence[PersonPose]) -> bool:
         box = pose.box()
-        return all(box_overlap(box, other.box()) <= self._settings.duplicate_iou for other in known)
+        return all(
+            box_overlap(box, other.box()) <= self._settings.duplicate_iou and not same_face(pose, other)
+            for other in known
+        )
 
     def close(self) -> None:
         """Release the MediaPipe graphs. Safe to call twice."""
