@@ -131,7 +131,7 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
     """Load a best-model checkpoint and save it as TorchScript returning probabilities (N,)."""
     state = load_checkpoint(checkpoint)
     config = TrainConfig.model_validate_json(state["config"])
-    model = build_model(config.architecture)
+    model = build_model(config.architecture, config.width)
     model.load_state_dict(state["model"])
     wrapped = Probability(model).eval()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,9 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class CompactCNN(nn.Module):
-    """A small CNN for 64-96 px crops: five conv blocks, global pooling and one logit (about 0.15 M weights).
+    """A small CNN for 64-96 px crops: five conv blocks, global pooling and one logit.
+
+    0.19 M weights at width 16 (TrainConfig's default), 0.76 M at width 32.
 
     Chosen over MobileNetV3-small because it trains from scratch in minutes on two shared CPU cores and
     converges reliably on a few thousand crops.
@@ -49,10 +51,15 @@ class CompactCNN(nn.Module):
         return self.head(self.pool(self.features(x)))  # type: ignore[no-any-return]
 
 
-def build_model(architecture: Architecture) -> nn.Module:
-    """A freshly initialised classifier that outputs one logit per crop, shape (N, 1)."""
+def build_model(architecture: Architecture, width: int = 16) -> nn.Module:
+    """A freshly initialised classifier that outputs one logit per crop, shape (N, 1).
+
+    Args:
+        architecture: The backbone.
+        width: Channels of the compact CNN's first block (later blocks scale with it); ignored by MobileNet.
+    """
     if architecture == "compact-cnn":
-        return CompactCNN()
+        return CompactCNN(width=width)
     if architecture == "mobilenet_v3_small":
         return mobilenet_v3_small(weights=None, num_classes=1)  # type: ignore[no-any-return]
     raise ValueError(f"unknown architecture {architecture!r}; known: compact-cnn, mobilenet_v3_small")

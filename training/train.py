@@ -46,6 +46,8 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     architecture: Architecture = Field(default="compact-cnn", description="Classifier backbone (from scratch).")
+    width: int = Field(default=16, ge=4, le=128, description="Channels of the compact CNN's first block.")
+    hue_jitter: float = Field(default=0.0, ge=0.0, le=0.5, description="Hue jitter of the colour augmentation.")
     spec: CropSpec = Field(default=TRAIN_CROP_SPEC, description="Crop spec; must match the crops' size.")
     epochs: int = Field(default=50, ge=1, description="Most epochs.")
     batch_size: int = Field(default=64, ge=1)
@@ -77,13 +79,18 @@ class FitResult:
     history: list[dict[str, float]]
 
 
-def train_transform() -> v2.Compose:
-    """Augmentations on a uint8 RGB tensor (3, S, S); normalisation happens later in ``to_model_input``."""
+def train_transform(hue: float = 0.0) -> v2.Compose:
+    """Augmentations on a uint8 RGB tensor (3, S, S); normalisation happens later in ``to_model_input``.
+
+    Args:
+        hue: Hue jitter (0..0.5). Balloons come in every colour, so a model must not learn the few colours of
+            the training balloons.
+    """
     return v2.Compose(
         [
             v2.RandomHorizontalFlip(),
             v2.RandomApply([v2.RandomAffine(degrees=10, translate=(0.06, 0.06), scale=(0.88, 1.12))], p=0.7),
-            v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.35),
+            v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.35, hue=hue),
             v2.RandomGrayscale(p=0.15),
             v2.RandomApply([v2.GaussianBlur(kernel_size=5, sigma=(0.1, 1.5))], p=0.3),
         ]
@@ -112,8 +119,8 @@ class AugmentCollate:
     on a busy 2-core CPU.
     """
 
-    def __init__(self, spec: CropSpec, group: int = 8) -> None:
-        self._spec, self._group, self._transform = spec, group, train_transform()
+    def __init__(self, spec: CropSpec, group: int = 8, hue: float = 0.0) -> None:
+        self._spec, self._group, self._transform = spec, group, train_transform(hue)
 
     def __call__(self, items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
         images = torch.stack([image for image, _ in items])
@@ -225,12 +232,12 @@ def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None
     loader = DataLoader(
         CropDataset(crops.crops[train_idx], train_labels),
         batch_size=config.batch_size,
-        collate_fn=AugmentCollate(config.spec),
+        collate_fn=AugmentCollate(config.spec, hue=config.hue_jitter),
         shuffle=True,
         generator=generator,
         num_workers=0,
     )
-    model = build_model(config.architecture)
+    model = build_model(config.architecture, config.width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * len(loader), pct_start=0.15

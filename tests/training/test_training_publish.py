@@ -71,7 +71,7 @@ def _signed_model(tmp_path: Path, key: Path | None) -> Path:
     config = TrainConfig(epochs=1)
     checkpoint = tmp_path / "best.pt"
     torch.manual_seed(0)
-    model = build_model(config.architecture)
+    model = build_model(config.architecture, config.width)
     save_checkpoint(checkpoint, {"model": model.state_dict(), "threshold": 0.7, "config": config.model_dump_json()})
     inputs = CardInputs(version="0.0.1-test", training_data=(), metrics={}, fpr_by_category={})
     return export_model(checkpoint, tmp_path / "out" / "balloon-at-mouth.pt", inputs, key).model
