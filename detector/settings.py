@@ -73,10 +73,13 @@ class PoseSettings(_Strict):
         default=0.5, ge=0.0, le=1.0, description="Minimum tracking score before the detector runs again (video)."
     )
     min_landmark_visibility: float = Field(
-        default=0.5,
+        default=0.0,
         ge=0.0,
         le=1.0,
-        description="Landmarks below this visibility are not used as evidence (a hidden wrist is no hand at mouth).",
+        description="Hand landmarks need at least this visibility to count for the hand-at-mouth gate. 0 also "
+        "counts where the pose model puts a hidden hand: a balloon at the lips often hides the hand that holds "
+        "it, so the classifier, not visibility, decides (measured: 15 of 105 eval positives were never classified "
+        "at 0.5).",
     )
     duplicate_iou: float = Field(
         default=0.4,

@@ -57,10 +57,11 @@ def body_scale_px(pose: PersonPose) -> float:
 
 
 def hand_to_mouth(pose: PersonPose, min_visibility: float) -> HandMouth:
-    """Distance from the nearest visible hand to the mouth, in body scales.
+    """Distance from the nearest hand to the mouth, in body scales.
 
-    A hand point (wrist, pinky, index or thumb) counts only when its visibility reaches ``min_visibility``:
-    a hidden wrist is not a hand at the mouth.
+    A hand point (wrist, pinky, index or thumb) counts only when its visibility reaches ``min_visibility``.
+    At 0 every point counts, including where the pose model places a hand it cannot see (a balloon at the
+    lips often hides the hand holding it).
 
     Args:
         pose: the person's landmarks.
