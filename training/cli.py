@@ -246,7 +246,7 @@ def default_model_command(
         Path("~/.config/nitrosignal/model-signing.key"), help="Ed25519 private key; the card is signed with it."
     ),
     seed: int = typer.Option(0, help="Seed for synth and training."),
-    version: str = typer.Option("1.1.0", help="Model version for the card."),
+    version: str = typer.Option("1.2.0", help="Model version for the card."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
     """The one command that builds the shipped model: synth, crops, fit, evaluate, export and sign."""

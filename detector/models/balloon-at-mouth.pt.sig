@@ -1,1 +1,1 @@
-dZMFnJmZcmyMMmSQNnBou1sEHOLzMzAR8dyUZbfaigoykd37nIP+WP7xJfv7tdvN08T7jwRy6vTmbcmVuqsaDw==
+7P7PQkSQmpIAD2Dq9z2JBcJLfBE1S5zGcgH4kL3bOLA5WuZpdasm9nB6cu57yL/3j0mg6zQnE5XozbnON/25Cw==
