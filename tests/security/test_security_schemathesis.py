@@ -8,12 +8,8 @@ raise it locally with NITROSIGNAL_SCHEMATHESIS_EXAMPLES=50. The SSE stream is ex
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -36,29 +32,6 @@ from nitroplatform.settings import Settings
 MAX_EXAMPLES = int(os.environ.get("NITROSIGNAL_SCHEMATHESIS_EXAMPLES", "3"))
 # Never-ending responses (SSE); a fuzzer cannot wait for their end.
 EXCLUDED_PATHS = {"/api/v1/stream"}
-
-
-def _platform_fixtures() -> ModuleType:
-    """The platform test fixtures (tests/platform/conftest.py), loaded once under a unique name."""
-    name = "nitrosignal_platform_fixtures"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "platform" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look the module up while it executes
-    spec.loader.exec_module(module)
-    return module
-
-
-_platform = _platform_fixtures()
-database_url = _platform.database_url
-migrated_database_url = _platform.migrated_database_url
-session_factory = _platform.session_factory
-server_keys = _platform.server_keys
-settings_factory = _platform.settings_factory
-app_factory = _platform.app_factory
 
 
 def _tokens(factory: sessionmaker[Session]) -> dict[str, dict[str, str]]:

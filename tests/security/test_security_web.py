@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -30,29 +27,6 @@ from nitroplatform.auth.tokens import issue_token
 from nitroplatform.db.models import Alert, Camera, Incident
 from nitroplatform.people.config import PeopleSettings
 from nitroplatform.people.service import create_user
-
-
-def _platform_fixtures() -> ModuleType:
-    """The platform test fixtures (tests/platform/conftest.py), loaded once under a unique name."""
-    name = "nitrosignal_platform_fixtures"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "platform" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look the module up while it executes
-    spec.loader.exec_module(module)
-    return module
-
-
-_platform = _platform_fixtures()
-database_url = _platform.database_url
-migrated_database_url = _platform.migrated_database_url
-session_factory = _platform.session_factory
-server_keys = _platform.server_keys
-settings_factory = _platform.settings_factory
-app_factory = _platform.app_factory
 
 PASSWORD = "correct horse battery staple"
 OF, C, P, M, A, U = Role.officer, Role.coordinator, Role.privacy_officer, Role.ml_engineer, Role.admin, Role.auditor
