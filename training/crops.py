@@ -176,7 +176,7 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None) -> CropS
             target = meta.target_mouth if meta is not None else None
             scale = meta.target_scale if meta is not None else None
             assigned = label_people(
-                [(float(mouth_point(p)[0]), float(mouth_point(p)[1])) for p in people],
+                [(float(x), float(y)) for x, y in (mouth_point(p) for p in people)],
                 [body_scale_px(p) for p in people],
                 label,
                 row.category,

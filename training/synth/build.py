@@ -140,8 +140,10 @@ def balloon_bank(root: Path, folder: str, provenance: Provenance, max_per_photo:
         image = read_image(root / relative)
         kept = 0
         for box in by_photo[name]:
+            if kept == max_per_photo:
+                break
             cutout = cut_balloon(image, box, source=source.name)
-            if cutout is not None and kept < max_per_photo:
+            if cutout is not None:
                 cutouts.append(cutout)
                 kept += 1
     log.info("cut %d balloons from %d photos in %s", len(cutouts), len(by_photo), folder)
