@@ -133,7 +133,7 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
     config = TrainConfig.model_validate_json(state["config"])
     model = build_model(config.architecture, config.width)
     model.load_state_dict(state["model"])
-    wrapped = Probability(model).eval()
+    wrapped = Probability(model, config.mirror_average).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # torch 2.14 flags TorchScript as deprecated; it is still the detector's classifier contract.

@@ -66,12 +66,22 @@ def build_model(architecture: Architecture, width: int = 16) -> nn.Module:
 
 
 class Probability(nn.Module):
-    """Wraps a logit model so the scripted file returns probabilities of shape (N,)."""
+    """Wraps a logit model so the scripted file returns probabilities of shape (N,).
 
-    def __init__(self, model: nn.Module) -> None:
+    With ``mirror_average`` the probability is the mean over the crop and its left-right mirror image. A
+    balloon at the mouth is the same event mirrored, and the small from-scratch classifier is not exactly
+    mirror-symmetric, so the mean is a second opinion for the price of one more pass over a 64 px crop.
+    """
+
+    def __init__(self, model: nn.Module, mirror_average: bool = False) -> None:
         super().__init__()
         self.model = model
+        self.mirror_average = mirror_average
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Balloon-at-mouth probabilities, (N,)."""
-        return torch.sigmoid(self.model(x)).reshape(-1)
+        if not self.mirror_average:
+            return torch.sigmoid(self.model(x)).reshape(-1)
+        # One pass over crops and mirror images together: half the per-call overhead of two passes.
+        both = torch.sigmoid(self.model(torch.cat([x, torch.flip(x, dims=[3])]))).reshape(2, -1)
+        return both.mean(dim=0)

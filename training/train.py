@@ -30,7 +30,7 @@ from nitrosignal.modelcard import CropSpec
 from training.crops import CropSet
 from training.frontend import DEFAULT_CROP_SPEC, to_model_input
 from training.metrics import average_precision, threshold_for_fpr
-from training.model import Architecture, build_model
+from training.model import Architecture, Probability, build_model
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ class TrainConfig(BaseModel):
     architecture: Architecture = Field(default="compact-cnn", description="Classifier backbone (from scratch).")
     width: int = Field(default=16, ge=4, le=128, description="Channels of the compact CNN's first block.")
     hue_jitter: float = Field(default=0.0, ge=0.0, le=0.5, description="Hue jitter of the colour augmentation.")
+    mirror_average: bool = Field(
+        default=True,
+        description="Score each crop as the mean over it and its mirror image (validation, threshold and the "
+        "exported model alike).",
+    )
     spec: CropSpec = Field(default=TRAIN_CROP_SPEC, description="Crop spec; must match the crops' size.")
     epochs: int = Field(default=50, ge=1, description="Most epochs.")
     batch_size: int = Field(default=64, ge=1)
@@ -149,20 +154,24 @@ def train_one_epoch(
     return total / max(1, count)
 
 
-def predict(model: nn.Module, crops: NDArray[np.uint8], spec: CropSpec, batch_size: int = 256) -> NDArray[np.float64]:
-    """Probabilities for uint8 BGR crops, through the detector's ``to_model_input``."""
-    model.eval()
+def predict(
+    model: nn.Module, crops: NDArray[np.uint8], spec: CropSpec, mirror_average: bool, batch_size: int = 256
+) -> NDArray[np.float64]:
+    """Probabilities for uint8 BGR crops, through the detector's ``to_model_input`` and the exported wrapper."""
+    wrapped = Probability(model, mirror_average).eval()
     out = []
     with torch.inference_mode():
         for start in range(0, len(crops), batch_size):
             batch = to_model_input(list(crops[start : start + batch_size]), spec)
-            out.append(torch.sigmoid(model(batch).reshape(-1)).numpy())
+            out.append(wrapped(batch).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def evaluate(model: nn.Module, crops: NDArray[np.uint8], labels: NDArray[np.int64], spec: CropSpec) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, crops: NDArray[np.uint8], labels: NDArray[np.int64], spec: CropSpec, mirror_average: bool
+) -> dict[str, float]:
     """Validation loss and average precision on crops (under ``torch.inference_mode()``)."""
-    probs = predict(model, crops, spec)
+    probs = predict(model, crops, spec, mirror_average)
     eps = 1e-7
     clipped = np.clip(probs, eps, 1 - eps)
     loss = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))) if len(labels) else 0.0
@@ -261,7 +270,7 @@ def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None
     val_crops, val_labels = crops.crops[val_idx], crops.labels[val_idx]
     for epoch in range(start_epoch, config.epochs):
         loss = _epoch_with_schedule(model, loader, optimizer, scheduler, loss_fn, epoch)
-        metrics = evaluate(model, val_crops, val_labels, config.spec)
+        metrics = evaluate(model, val_crops, val_labels, config.spec, config.mirror_average)
         history.append({"epoch": float(epoch), "train_loss": loss, **metrics})
         log.info(
             "epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, loss, metrics["val_loss"], metrics["val_ap"]
@@ -291,7 +300,7 @@ def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None
             log.info("early stop at epoch %d (best %d, val AP %.4f)", epoch, best_epoch, best_ap)
             break
     model.load_state_dict(best_state)
-    val_probs = predict(model, val_crops, config.spec)
+    val_probs = predict(model, val_crops, config.spec, config.mirror_average)
     threshold = threshold_for_fpr(val_probs, val_labels, config.max_val_fpr)
     threshold = float(min(max(threshold, 0.05), 0.99))
     best_path = out_dir / "best.pt"

@@ -20,6 +20,7 @@ from training.export import (
     load_public_key,
     verify_card,
 )
+from training.model import Probability
 from training.train import TrainConfig, load_checkpoint, main
 
 TINY = TrainConfig(epochs=2, batch_size=32, patience=5)
@@ -102,3 +103,25 @@ def test_evaluate_writes_the_report(synth_dataset: Path, work_cache: Path, tmp_p
     assert set(metrics["fpr_by_category"]) == {"smoking_vaping", "person_no_balloon"}
     assert sum(row["positives"] + row["negatives"] for row in metrics["size_bins"]) > 0
     assert "<table" in (tmp_path / "report" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("mirror_average", "expected"),
+    [
+        # An asymmetric probe model: its logit is the mean of the crop's left half minus its right half.
+        (False, "plain"),
+        (True, "mean of the crop and its mirror image"),
+    ],
+)
+def test_scripted_wrapper_scores_the_mirror_image_when_asked(mirror_average: bool, expected: str) -> None:
+    class LeftMinusRight(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            half = x.shape[3] // 2
+            return (x[:, :, :, :half].mean(dim=(1, 2, 3)) - x[:, :, :, half:].mean(dim=(1, 2, 3))).reshape(-1, 1)
+
+    crops = torch.zeros(2, 3, 8, 8)
+    crops[:, :, :, :4] = torch.tensor([1.0, 3.0]).reshape(2, 1, 1, 1)  # bright left half
+    scripted = torch.jit.script(Probability(LeftMinusRight(), mirror_average))
+    plain = torch.sigmoid(torch.tensor([1.0, 3.0]))
+    want = (plain + torch.sigmoid(torch.tensor([-1.0, -3.0]))) / 2 if expected != "plain" else plain
+    assert torch.allclose(scripted(crops), want), expected
