@@ -1,11 +1,11 @@
 """``nitrosignal train crops``: cut every person's mouth crop with the detector's own pose and crop code.
 
 For a synthetic image the person who carries the composite (found by the mouth position recorded in
-``synth.jsonl``) gets the image's label; everyone else in the photo is a negative ("bystander"), except,
-in a positive image, people whose mouth lies near the composite: their crop can hold part of the pasted
-balloon, so they are left out rather than taught as negatives. That includes the carrier itself when pose
-moved its mouth too far to be matched. A positive whose carrier the pose model no longer finds is counted as
-missed, not invented. For a real image
+``synth.jsonl``, also when pose moved the face onto the balloon) gets the image's label; everyone else in
+the photo is a negative ("bystander"), except, in a positive image, people whose mouth lies near the
+composite: their crop can hold part of the pasted balloon, so they are left out rather than taught as
+negatives. A positive whose carrier the pose model no longer finds is counted as missed, not invented. For
+a real image
 every person gets the image's label (a real positive with several people is ambiguous and skipped).
 Crops are written to one ``.npz`` file under a work folder outside the repository.
 """
@@ -29,13 +29,20 @@ from training.synth.writer import read_meta
 log = logging.getLogger(__name__)
 
 BYSTANDER = "bystander"
-# A carrier is the person whose mouth lies within this many body scales of the recorded composite mouth.
-CARRIER_MATCH_SCALES = 0.35
+# The carrier is the person nearest the recorded composite mouth, within this many of the carrier's body
+# scales (as recorded on the untouched photo). A balloon at the lips looks like a head to the pose model,
+# which then often puts the whole face 0.4-0.8 body scales away, on or beside the balloon. The detector
+# classifies exactly that shifted crop, so training must see it as the carrier's (it used to be left out,
+# and the detector scored such carriers low).
+CARRIER_MATCH_SCALES = 0.9
+# ... and only someone of about the carrier's size, so a small person in the background is never taken
+# for a carrier whose detection was lost.
+CARRIER_SCALE_RATIO = 1.6
 # In a positive composite, other people whose mouth lies within this many body scales of the composite's
 # mouth are ambiguous (a neighbour's crop, or the carrier found at a shifted mouth, shows the balloon).
 AMBIGUOUS_NEAR_SCALES = 1.5
 # Bumped whenever the labelling rules above change, so cached crops are cut again.
-LABELLING_VERSION = "3"
+LABELLING_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -122,11 +129,16 @@ def label_people(
     if count == 0:
         return PeopleLabels(-1, [])
     target = np.asarray(target_mouth)
+    carrier_scale = max(float(target_scale or 1.0), 1.0)
     pixels = [float(np.linalg.norm(np.asarray(mouth) - target)) for mouth in mouths]
-    relative = [distance / max(scale, 1.0) for distance, scale in zip(pixels, scales, strict=True)]
-    best = int(np.argmin(relative))
-    carrier = best if relative[best] <= CARRIER_MATCH_SCALES else -1
-    near = AMBIGUOUS_NEAR_SCALES * max(float(target_scale or 1.0), 1.0)
+    candidates = [
+        index
+        for index, (distance, scale) in enumerate(zip(pixels, scales, strict=True))
+        if distance <= CARRIER_MATCH_SCALES * carrier_scale
+        and 1 / CARRIER_SCALE_RATIO <= max(scale, 1.0) / carrier_scale <= CARRIER_SCALE_RATIO
+    ]
+    carrier = min(candidates, key=lambda index: pixels[index]) if candidates else -1
+    near = AMBIGUOUS_NEAR_SCALES * carrier_scale
     people: list[tuple[int, str] | None] = []
     for index, distance in enumerate(pixels):
         if index == carrier:
