@@ -79,7 +79,9 @@ def synth(
     manifest: Path | None = typer.Option(
         None, help="Provenance manifest of the data folder (default: shipped one for the shared collection)."
     ),
-    scenes_per_person: int = typer.Option(10, help="Scenes composed per usable person."),
+    scenes_per_person: int | None = typer.Option(
+        None, help="Scenes composed per usable person (default: SynthConfig's, the shipped model's)."
+    ),
     positives_only: bool = typer.Option(False, help="Only balloon-at-mouth scenes with real balloons (eval sets)."),
     hand_near_mouth: float | None = typer.Option(
         None, help="Only people with a hand within this many body scales of the mouth."
@@ -92,9 +94,10 @@ def synth(
     _logging(verbose)
     from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
 
-    config = SynthConfig(
-        seed=seed, scenes_per_person=scenes_per_person, include_real=include_real, max_hand_distance=hand_near_mouth
-    )
+    options: dict[str, object] = {"seed": seed, "include_real": include_real, "max_hand_distance": hand_near_mouth}
+    if scenes_per_person is not None:
+        options["scenes_per_person"] = scenes_per_person
+    config = SynthConfig.model_validate(options)
     if positives_only:
         config = config.model_copy(update={"weights": {"balloon_at_mouth": 1.0}, "hosts": ("people", "hand_at_mouth")})
     provenance = synthesise(data, out, config, manifest or SHARED_MANIFEST, work / "cache")
@@ -246,7 +249,7 @@ def default_model_command(
         Path("~/.config/nitrosignal/model-signing.key"), help="Ed25519 private key; the card is signed with it."
     ),
     seed: int = typer.Option(0, help="Seed for synth and training."),
-    version: str = typer.Option("1.2.0", help="Model version for the card."),
+    version: str = typer.Option("1.3.0", help="Model version for the card."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
     """The one command that builds the shipped model: synth, crops, fit, evaluate, export and sign."""

@@ -91,7 +91,7 @@ def default_model(
     work_dir: Path,
     signing_key: Path | None,
     seed: int = 0,
-    version: str = "1.2.0",
+    version: str = "1.3.0",
 ) -> DefaultModelResult:
     """Build, evaluate, export and sign the default model.
 

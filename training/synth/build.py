@@ -63,7 +63,13 @@ class SynthConfig(BaseModel):
         description="Sub-folders of the data folder whose people carry composites.",
     )
     balloons: str = Field(default="balloons", description="Sub-folder with balloon photos and their boxes.csv.")
-    scenes_per_person: int = Field(default=10, ge=1, le=64, description="Scenes composed per usable person.")
+    scenes_per_person: int = Field(
+        default=20,
+        ge=1,
+        le=64,
+        description="Scenes composed per usable person. 20 rather than 10: more host and balloon pairings "
+        "raised eval AP by about 0.05 in two seeds, for twice the crops and training time.",
+    )
     hand_near_mouth_factor: int = Field(
         default=2,
         ge=1,
