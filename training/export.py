@@ -148,6 +148,13 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
     return config
 
 
+def describe_architecture(config: TrainConfig) -> str:
+    """The card's one-line architecture: backbone, how it was initialised and what the scripted file computes."""
+    backbone = f"compact-cnn width {config.width}" if config.architecture == "compact-cnn" else config.architecture
+    mirror = ", mean with the mirrored crop" if config.mirror_average else ""
+    return f"{backbone} (from scratch, weights=None) + sigmoid{mirror}; TorchScript"
+
+
 def card_markdown(card: ModelCard, extra: dict[str, Any] | None = None) -> str:
     """A human-readable model card."""
     lines = [
@@ -223,7 +230,7 @@ def export_model(
         file_name=out.name,
         sha256=sha256_file(out),
         created_at=created_at or datetime.now(UTC).replace(microsecond=0),
-        architecture=f"{config.architecture} (from scratch, weights=None) + sigmoid; TorchScript",
+        architecture=describe_architecture(config),
         input=config.spec,
         threshold=threshold,
         baseline=False,

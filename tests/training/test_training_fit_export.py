@@ -15,6 +15,7 @@ from training.crops import crops_for
 from training.export import (
     CardInputs,
     SignatureError,
+    describe_architecture,
     export_model,
     generate_signing_key,
     load_public_key,
@@ -125,3 +126,24 @@ def test_scripted_wrapper_scores_the_mirror_image_when_asked(mirror_average: boo
     plain = torch.sigmoid(torch.tensor([1.0, 3.0]))
     want = (plain + torch.sigmoid(torch.tensor([-1.0, -3.0]))) / 2 if expected != "plain" else plain
     assert torch.allclose(scripted(crops), want), expected
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            TrainConfig(),
+            "compact-cnn width 16 (from scratch, weights=None) + sigmoid, mean with the mirrored crop; TorchScript",
+        ),
+        (
+            TrainConfig(width=32, mirror_average=False),
+            "compact-cnn width 32 (from scratch, weights=None) + sigmoid; TorchScript",
+        ),
+        (
+            TrainConfig(architecture="mobilenet_v3_small"),
+            "mobilenet_v3_small (from scratch, weights=None) + sigmoid, mean with the mirrored crop; TorchScript",
+        ),
+    ],
+)
+def test_card_names_what_the_scripted_file_computes(config: TrainConfig, expected: str) -> None:
+    assert describe_architecture(config) == expected
