@@ -5,9 +5,8 @@ For a synthetic image the person who carries the composite (found by the mouth p
 the photo is a negative ("bystander"), except, in a positive image, people whose mouth lies near the
 composite: their crop can hold part of the pasted balloon, so they are left out rather than taught as
 negatives. A positive whose carrier the pose model no longer finds is counted as missed, not invented. For
-a real image
-every person gets the image's label (a real positive with several people is ambiguous and skipped).
-Crops are written to one ``.npz`` file under a work folder outside the repository.
+a real image every person gets the image's label (a real positive with several people is ambiguous and
+skipped). Crops are written to one ``.npz`` file under a work folder outside the repository.
 """
 
 from __future__ import annotations
