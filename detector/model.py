@@ -61,7 +61,9 @@ class LoadedModel:
             return np.zeros(0, dtype=np.float64)
         # Plain TorchScript interpretation: the profiling executor re-optimises on new batch sizes and stalls
         # a frame for hundreds of milliseconds, which a real-time loop cannot afford for a small model.
-        with torch.inference_mode(), optimized_execution(False):
+        # No oneDNN: it JIT-compiles kernels into writable, executable memory, which the systemd unit forbids
+        # (MemoryDenyWriteExecute=yes); torch picks it for any batch of two or more crops.
+        with torch.inference_mode(), optimized_execution(False), torch.backends.mkldnn.flags(enabled=False):
             output = self.module(batch.to(torch.float32))
         scores: npt.NDArray[np.float64] = np.asarray(output.detach().cpu().numpy(), dtype=np.float64).reshape(-1)
         if scores.shape != (batch.shape[0],):

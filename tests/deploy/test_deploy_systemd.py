@@ -194,6 +194,11 @@ libc = ctypes.CDLL(None, use_errno=True)
 # PR_SET_MDWE(65), PR_MDWE_REFUSE_EXEC_GAIN(1): what MemoryDenyWriteExecute=yes enforces.
 if libc.prctl(65, 1, 0, 0, 0) != 0:
     sys.exit(77)
+import torch
+from detector.model import default_model_path, load_model
+size = load_model(default_model_path()).card.input.size_px
+# Several crops in one batch: torch takes another convolution path for them than for a single crop.
+assert load_model(default_model_path()).predict(torch.zeros(4, 3, size, size)).shape == (4,)
 from detector.cli import app
 app(["score", sys.argv[1]])
 """
