@@ -7,6 +7,8 @@ never run a model it cannot identify, because alerts carry the model's id, versi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,18 @@ class ModelLoadError(RuntimeError):
 def default_model_path() -> Path:
     """Path of the shipped model, ``detector/models/balloon-at-mouth.pt``."""
     return Path(__file__).resolve().parent / "models" / DEFAULT_MODEL_NAME
+
+
+@contextmanager
+def _without_onednn() -> Iterator[None]:
+    # Only the one switch: torch.backends.mkldnn.flags() would also reset oneDNN's determinism and TF32
+    # settings for the whole process, and warns about TF32 on every call.
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]  # a ContextProp in torch's stubs
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ class LoadedModel:
         # a frame for hundreds of milliseconds, which a real-time loop cannot afford for a small model.
         # No oneDNN: it JIT-compiles kernels into writable, executable memory, which the systemd unit forbids
         # (MemoryDenyWriteExecute=yes); torch picks it for any batch of two or more crops.
-        with torch.inference_mode(), optimized_execution(False), torch.backends.mkldnn.flags(enabled=False):
+        with torch.inference_mode(), optimized_execution(False), _without_onednn():
             output = self.module(batch.to(torch.float32))
         scores: npt.NDArray[np.float64] = np.asarray(output.detach().cpu().numpy(), dtype=np.float64).reshape(-1)
         if scores.shape != (batch.shape[0],):

@@ -130,3 +130,26 @@ def test_vision_baseline_scores_a_balloon_over_the_mouth_above_skin(tmp_path: Pa
 def _built(path: Path) -> Path:
     build_baseline(path)
     return path
+
+
+@pytest.mark.parametrize("onednn_before", [True, False])
+def test_predict_runs_without_onednn_and_restores_the_switch(onednn_before: bool) -> None:
+    # oneDNN JIT-compiles into W+X memory (forbidden by the unit's MemoryDenyWriteExecute); the switch is
+    # process-wide, so predict must hand it back as it found it.
+    seen: list[bool] = []
+
+    class Recording(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(torch._C._get_mkldnn_enabled())
+            return torch.full((x.shape[0],), 0.5)
+
+    card = read_card(default_model_path())
+    model = LoadedModel(module=Recording(), card=card)  # type: ignore[arg-type]
+    previous = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(onednn_before)
+    try:
+        assert model.predict(torch.zeros(4, 3, card.input.size_px, card.input.size_px)).tolist() == [0.5] * 4
+        assert torch._C._get_mkldnn_enabled() is onednn_before
+    finally:
+        torch._C._set_mkldnn_enabled(previous)
+    assert seen == [False]
