@@ -249,17 +249,17 @@ def default_model_command(
         Path("~/.config/nitrosignal/model-signing.key"), help="Ed25519 private key; the card is signed with it."
     ),
     seed: int = typer.Option(0, help="Seed for synth and training."),
-    version: str = typer.Option("1.3.0", help="Model version for the card."),
+    version: str | None = typer.Option(None, help="Model version for the card (default: the shipped model's)."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
     """The one command that builds the shipped model: synth, crops, fit, evaluate, export and sign."""
     _logging(False)
-    from training.pipeline import default_model
+    from training.pipeline import DEFAULT_MODEL_VERSION, default_model
 
     key = signing_key.expanduser() if signing_key is not None else None
     if key is not None and not key.is_file():
         raise typer.BadParameter(f"no signing key at {key}; create one with `nitrosignal train signing-key`")
-    result = default_model(data, eval_data, out, work, key, seed, version)
+    result = default_model(data, eval_data, out, work, key, seed, version or DEFAULT_MODEL_VERSION)
     typer.echo(
         json.dumps(
             {

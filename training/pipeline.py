@@ -31,6 +31,8 @@ from training.train import TrainConfig, main
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "balloon-at-mouth.pt"
+# The version default-model writes on the card: the shipped model's, bumped with every release of it.
+DEFAULT_MODEL_VERSION = "1.3.0"
 EVAL_SYNTH = SynthConfig(
     hosts=("people", "hand_at_mouth"),
     weights={"balloon_at_mouth": 1.0},
@@ -91,7 +93,7 @@ def default_model(
     work_dir: Path,
     signing_key: Path | None,
     seed: int = 0,
-    version: str = "1.3.0",
+    version: str = DEFAULT_MODEL_VERSION,
 ) -> DefaultModelResult:
     """Build, evaluate, export and sign the default model.
 
