@@ -146,6 +146,7 @@ def fit(
     """Train the classifier on the dataset's crops; writes best.pt with the val-chosen threshold."""
     _logging(False)
     from training.crops import crops_for
+    from training.model import PRETRAINED_ARCHITECTURE
     from training.train import TrainConfig, main
 
     settings: dict[str, object] = {"seed": seed, "architecture": architecture}
@@ -153,7 +154,7 @@ def fit(
         settings["epochs"] = epochs
     if frozen_blocks is not None:
         settings["frozen_blocks"] = frozen_blocks
-    elif architecture != "efficientnet_lite0":
+    elif architecture != PRETRAINED_ARCHITECTURE:
         settings["frozen_blocks"] = 0  # the from-scratch backbones have no pretrained blocks to keep
     config = TrainConfig.model_validate(settings)
     result = main(crops_for(dataset, config.spec, work / "cache"), config, run, resume)

