@@ -73,31 +73,10 @@ class SameConv2d(nn.Conv2d):
         self.pad: tuple[int, int, int, int] = (total // 2, total - total // 2, total // 2, total - total // 2)
         self.kernel = kernel
         self.step = stride
-        self.depthwise_by_taps = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pad, then convolve."""
-        x = functional.pad(x, self.pad)
-        if self.depthwise_by_taps:
-            return self._depthwise_by_taps(x)
-        return self._conv_forward(x, self.weight, self.bias)  # type: ignore[no-any-return]
-
-    def _depthwise_by_taps(self, x: torch.Tensor) -> torch.Tensor:
-        # Without oneDNN (the detector's case, see detector/model.py) PyTorch convolves a depthwise layer
-        # one channel group at a time, several times slower than this: the sum over kernel taps of the shifted
-        # (strided) input times that tap's per-channel weight.
-        n, c, h, w = x.shape
-        rows, cols = (h - self.kernel) // self.step + 1, (w - self.kernel) // self.step + 1
-        x = x.contiguous(memory_format=torch.channels_last)
-        out = torch.zeros((n, c, rows, cols), dtype=x.dtype, device=x.device).contiguous(
-            memory_format=torch.channels_last
-        )
-        for i in range(self.kernel):
-            for j in range(self.kernel):
-                bottom, right = i + self.step * (rows - 1) + 1, j + self.step * (cols - 1) + 1
-                tap = x[:, :, i : bottom : self.step, j : right : self.step]
-                out.addcmul_(tap, self.weight[:, 0, i, j].view(1, c, 1, 1))
-        return out
+        return self._conv_forward(functional.pad(x, self.pad), self.weight, self.bias)  # type: ignore[no-any-return]
 
 
 class ConvBN(nn.Module):
@@ -159,17 +138,6 @@ class EfficientNetLite0(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(FEATURES, outputs)
-
-    def depthwise_by_taps(self, enabled: bool = True) -> EfficientNetLite0:
-        """Compute the depthwise convolutions tap by tap (same weights, same results up to rounding).
-
-        For inference without oneDNN, as on the device; training keeps PyTorch's convolution, whose backward
-        pass is faster.
-        """
-        for module in self.modules():
-            if isinstance(module, SameConv2d) and module.groups > 1:
-                module.depthwise_by_taps = enabled
-        return self
 
     def split(self, frozen_blocks: int) -> tuple[nn.Sequential, nn.Sequential]:
         """The network as (prefix, tail) around block ``frozen_blocks``: ``tail(prefix(x)) == self(x)``.

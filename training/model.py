@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torchvision.models import mobilenet_v3_small
 
+from training.device_lite import DeviceLite0
 from training.efficientnet_lite import EfficientNetLite0, pretrained_lite0
 
 Architecture = Literal["compact-cnn", "mobilenet_v3_small", "efficientnet_lite0"]
@@ -76,14 +77,14 @@ def build_model(architecture: Architecture, width: int = 16, pretrained: bool = 
 
 
 def for_device(model: nn.Module) -> nn.Module:
-    """The model in the form the device runs: the same weights and results, computed without oneDNN.
+    """The model in the form the device runs: the same function, computed fast without oneDNN.
 
     The detector classifies with oneDNN off (its JIT is forbidden under MemoryDenyWriteExecute, see
-    detector/model.py), where PyTorch's depthwise convolutions are slow; EfficientNet-Lite0 then computes
-    them tap by tap. Other architectures are returned unchanged.
+    detector/model.py), where PyTorch's depthwise convolutions are slow; a trained EfficientNet-Lite0 is
+    folded into :class:`training.device_lite.DeviceLite0`. Other architectures are returned unchanged.
     """
     if isinstance(model, EfficientNetLite0):
-        return model.depthwise_by_taps()
+        return DeviceLite0(model.eval())
     return model
 
 

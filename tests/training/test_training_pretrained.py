@@ -1,5 +1,5 @@
 """EfficientNet-Lite0: the ImageNet weights load into our module and still see balloons; the device's
-depthwise path computes what PyTorch's convolution computes."""
+folded form computes what the training module computes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torch.nn import functional
 
+from training.device_lite import Depthwise, DeviceLite0, Pointwise, Stem
 from training.efficientnet_lite import (
     IMAGENET_BALLOON,
     IMAGENET_LITE_MEAN,
     IMAGENET_LITE_STD,
+    ConvBN,
     EfficientNetLite0,
-    SameConv2d,
     imagenet_state_dict,
     pretrained_lite0,
 )
@@ -61,33 +61,75 @@ def test_imagenet_weights_fill_every_parameter() -> None:
     assert set(imagenet_state_dict()) == ours
 
 
+def _with_running_statistics(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Batch norms with non-trivial running statistics and affine terms, so folding them is exercised."""
+    generator = torch.Generator().manual_seed(seed)
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            for tensor, low, high in (
+                (layer.running_mean, -0.5, 0.5),
+                (layer.running_var, 0.3, 2.0),
+                (layer.weight.data, 0.5, 1.5),
+                (layer.bias.data, -0.3, 0.3),
+            ):
+                assert tensor is not None
+                tensor.copy_(torch.rand(tensor.shape, generator=generator) * (high - low) + low)
+    return module.eval()
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
 @pytest.mark.parametrize(
-    ("channels", "kernel", "stride", "size"),
-    [(8, 3, 1, 12), (8, 3, 2, 12), (16, 5, 1, 10), (16, 5, 2, 16), (32, 3, 2, 6)],
+    ("cin", "cout", "kernel", "stride", "groups", "act", "size"),
+    [
+        (8, 8, 3, 1, 8, True, 12),  # depthwise 3x3
+        (8, 8, 3, 2, 8, True, 12),  # depthwise 3x3, stride 2: TensorFlow's asymmetric padding
+        (16, 16, 5, 1, 16, True, 10),  # depthwise 5x5
+        (16, 16, 5, 2, 16, True, 16),
+        (32, 32, 3, 2, 32, True, 6),
+        (16, 48, 1, 1, 1, True, 6),  # pointwise expansion
+        (48, 16, 1, 1, 1, False, 6),  # pointwise projection, no activation
+        (3, 32, 3, 2, 1, True, 16),  # stem
+    ],
 )
-def test_depthwise_by_taps_matches_convolution(channels: int, kernel: int, stride: int, size: int) -> None:
-    torch.manual_seed(channels + kernel + stride)
-    conv = SameConv2d(channels, channels, kernel, stride, groups=channels)
-    x = torch.randn(3, channels, size, size)
+def test_device_layers_compute_the_training_layers(
+    cin: int, cout: int, kernel: int, stride: int, groups: int, act: bool, size: int
+) -> None:
+    torch.manual_seed(cin + cout + kernel + stride)
+    layer = _with_running_statistics(ConvBN(cin, cout, kernel, stride, groups, act), seed=size)
+    assert isinstance(layer, ConvBN)
+    x = torch.randn(3, cin, size, size)
     with torch.inference_mode():
-        expected = conv(x)
-        conv.depthwise_by_taps = True
-        got = conv(x)
+        expected = _channels_last(layer(x))
+        if cin == 3:
+            got = Stem(layer)(x)
+        elif groups > 1:
+            got = Depthwise(layer)(_channels_last(x))
+        else:
+            got = Pointwise(layer)(_channels_last(x))
     # TensorFlow's "same": ceil(size / stride) outputs per side.
-    assert got.shape == (3, channels, -(-size // stride), -(-size // stride))
+    assert got.shape == (3, -(-size // stride), -(-size // stride), cout)
     assert torch.allclose(got, expected, atol=1e-5)
-    reference = functional.conv2d(functional.pad(x, conv.pad), conv.weight, stride=stride, groups=channels)
-    assert torch.allclose(expected, reference)
 
 
 def test_scripted_device_model_matches_training_model() -> None:
-    model = build_model("efficientnet_lite0").eval()
+    model = _with_running_statistics(build_model("efficientnet_lite0"), seed=0)
     x = torch.randn(2, 3, 96, 96)
     with torch.inference_mode():
         expected = Probability(model, mirror_average=True)(x)
-        scripted = torch.jit.script(Probability(for_device(model), mirror_average=True))
+        device_form = for_device(model)
+        scripted = torch.jit.script(Probability(device_form, mirror_average=True))
         got = scripted(x)
+    assert isinstance(device_form, DeviceLite0)
     assert got.shape == (2,) and torch.allclose(got, expected, atol=1e-5)
+
+
+def test_device_form_refuses_a_model_in_training_mode() -> None:
+    # In training mode batch norm normalises by the batch, so folding its running statistics would be wrong.
+    with pytest.raises(ValueError, match="eval mode"):
+        DeviceLite0(EfficientNetLite0().train())
 
 
 def test_training_starts_from_imagenet_not_from_scratch() -> None:
