@@ -153,6 +153,8 @@ def test_claim_by_a_colleague_shows_up_live(platform: LivePlatform, page: Page) 
     platform.handle(platform.officer_client(colleague), incident_id, until="claim")
     expect(page.locator(".incident-headline")).to_contain_text("Opgepakt")
     expect(page.get_by_role("button", name="Ik pak deze op")).to_have_count(0)
+    expect(page.locator("#incident-details")).to_contain_text("Opgepakt door")
+    expect(page.locator("#incident-details")).to_contain_text("boa.visser")
     # Recording arrival on a colleague's incident is refused by the platform (409), and the app says why.
     page.get_by_role("button", name="Ik ben ter plaatse").click()
     expect(page.locator("#toast")).to_contain_text("Iemand anders heeft deze melding al opgepakt")

@@ -63,6 +63,9 @@ class IncidentOut(BaseModel):
     model_id: str
     model_version: str
     alert_count: int
+    claimed_by: str | None = Field(default=None, description="Username of the officer who claimed it, if any.")
+    claimed_at: datetime | None = Field(default=None, description="When an officer claimed it.")
+    arrived_at: datetime | None = Field(default=None, description="When the claiming officer reported arrival.")
 
 
 class IncidentPage(BaseModel):

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from nitroplatform.api.schemas import CloseReason, IncidentOut, IncidentState
 from nitroplatform.db.bulk import BulkWriter
 from nitroplatform.db.models import UTCDateTime, incident_table
 from nitroplatform.incidents.lookup import existing_incidents
+from nitroplatform.incidents.queries import view_incidents
 
 logger = logging.getLogger(__name__)
 
@@ -338,7 +339,7 @@ def load_changes(session: Session, *, ids: Sequence[uuid.UUID], new_ids: set[uui
     """Read incidents back (inside the transaction) as changes to announce."""
     if not ids:
         return []
-    rows = session.execute(select(incident_table).where(incident_table.c.id.in_(list(ids)))).all()
+    rows = view_incidents(session, ids)
     changes = []
     for row in rows:
         incident = IncidentOut.model_validate(row, from_attributes=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -88,6 +88,38 @@ def test_state_machine(
             if leftover is not None and leftover.finished_at is None:
                 leftover.finished_at = row.updated_at
                 db.commit()
+
+
+# steps taken by olga → (claimed_by, claimed_at set, arrived_at set) in the incident as the API shows it
+CLAIM_VIEW_TABLE: list[tuple[list[str], tuple[str | None, bool, bool]]] = [
+    ([], (None, False, False)),
+    (["claim"], ("olga", True, False)),
+    (["claim", "arrive"], ("olga", True, True)),
+]
+
+
+@pytest.mark.parametrize(("steps", "expected"), CLAIM_VIEW_TABLE)
+def test_incident_shows_who_claimed_it_and_when(
+    https_client: Callable[[], TestClient],
+    scene: dict[str, Any],
+    steps: list[str],
+    expected: tuple[str | None, bool, bool],
+) -> None:
+    client = https_client()
+    olga = scene["people"]["olga"].headers
+    url = f"/api/v1/incidents/{scene['incident']}"
+    before = datetime.now(UTC)
+    for step in steps:
+        assert client.post(f"{url}/{step}", headers=olga).status_code == 200
+    one = client.get(url, headers=olga).json()
+    listed = [item for item in client.get("/api/v1/incidents", headers=olga).json()["items"] if item["id"] == one["id"]]
+    assert listed == [one]
+    claimed_by, claimed, arrived = expected
+    assert one["claimed_by"] == claimed_by
+    for field, present in (("claimed_at", claimed), ("arrived_at", arrived)):
+        assert (one[field] is not None) == present, field
+        if present:
+            assert datetime.fromisoformat(one[field]) >= before - timedelta(seconds=1)
 
 
 def test_ownership_and_scope(

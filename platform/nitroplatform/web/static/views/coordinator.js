@@ -10,24 +10,11 @@ function seconds(from, to) {
   return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
 }
 
-// Claim and arrival times seen on the live stream in this session: IncidentOut carries no claimed_at or
-// arrived_at, but the change that moves an incident to "claimed" or "arrived" is stamped with updated_at.
-const stepTimes = new Map();
-
-/** Note when an incident was first seen claimed or arrived. */
-export function noteStep(incident) {
-  const times = stepTimes.get(incident.id) || {};
-  if (incident.state === "claimed" && !times.claimed) times.claimed = incident.updated_at;
-  if (incident.state === "arrived" && !times.arrived) times.arrived = incident.updated_at;
-  stepTimes.set(incident.id, times);
-}
-
-/** Time to claim, to arrive, and to close, from whichever timestamps the platform provides. */
+/** Time to claim, to arrive, and to close, from the incident's own timestamps. */
 export function responseTimes(incident) {
-  const seen = stepTimes.get(incident.id) || {};
   return {
-    claim: seconds(incident.opened_at, incident.claimed_at || seen.claimed),
-    arrive: seconds(incident.opened_at, incident.arrived_at || seen.arrived),
+    claim: seconds(incident.opened_at, incident.claimed_at),
+    arrive: seconds(incident.opened_at, incident.arrived_at),
     close: incident.state === "closed" ? seconds(incident.opened_at, incident.closed_at) : null,
   };
 }
@@ -68,7 +55,6 @@ export async function view(ctx) {
   const [data, cameras] = await Promise.all([api("/incidents?state=all"), cameraIndex(ctx)]);
   const section = h("div", {});
   let all = asList(data, "incidents");
-  all.forEach(noteStep);
 
   function draw() {
     const open = all.filter((i) => i.state !== "closed").sort(newestFirst);
@@ -90,7 +76,6 @@ export async function view(ctx) {
   }
 
   ctx.on("incident", (incident) => {
-    noteStep(incident);
     all = [incident, ...all.filter((i) => i.id !== incident.id)];
     draw();
   });

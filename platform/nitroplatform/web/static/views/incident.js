@@ -201,6 +201,9 @@ export async function view(ctx, [id]) {
         inc.state === "closed" ? [t("incident.closed_at"), formatTime(inc.closed_at)]
           : [t("incident.expires_at"), formatTime(inc.expires_at)],
         inc.state === "closed" && inc.close_reason ? [t("incident.close_reason"), t(`close_reason.${inc.close_reason}`)] : null,
+        inc.claimed_by ? [t("incident.claimed_by"),
+          t("incident.claimed_by_value", { name: inc.claimed_by, time: formatTime(inc.claimed_at) })] : null,
+        inc.arrived_at ? [t("incident.arrived_at"), formatTime(inc.arrived_at)] : null,
         [t("incident.alerts"), String(inc.alert_count ?? 1)],
         [t("incident.model"), inc.model_version || t("common.unknown")],
       ]),
