@@ -114,6 +114,10 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
         version=__version__,
         description="Anonymous N2O-balloon signals from cameras to enforcement officers. No images, ever.",
         lifespan=lifespan,
+        # /docs is the platform's own, offline reference page (api/routes/reference.py), not FastAPI's
+        # CDN-loaded Swagger UI or ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -24,9 +24,6 @@ DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI loads its bundle from a CDN with an inline bootstrap script; it gets only the framing ban.
-DOCS_CSP = "frame-ancestors 'none'"
-DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=31536000; includeSubDomains"
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
@@ -42,7 +39,6 @@ class SecurityHeaderPolicy:
     permissions_policy: str = PERMISSIONS_POLICY
     hsts: str = HSTS
     trust_forwarded_proto: bool = False
-    docs_paths: tuple[str, ...] = DOCS_PATHS
 
 
 class SecurityHeadersMiddleware:
@@ -59,11 +55,10 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         over_tls = self._over_tls(scope)
-        path = str(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._decorate(list(message.get("headers", [])), path, over_tls)
+                message["headers"] = self._decorate(list(message.get("headers", [])), over_tls)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -79,13 +74,11 @@ class SecurityHeadersMiddleware:
                 return bool(value.decode("latin-1").split(",")[0].strip().lower() == "https")
         return False
 
-    def _decorate(self, headers: list[tuple[bytes, bytes]], path: str, over_tls: bool) -> list[tuple[bytes, bytes]]:
+    def _decorate(self, headers: list[tuple[bytes, bytes]], over_tls: bool) -> list[tuple[bytes, bytes]]:
         present = {name.lower() for name, _ in headers}
         csp_index = next((i for i, (name, _) in enumerate(headers) if name.lower() == b"content-security-policy"), None)
         if csp_index is None:
-            is_docs = any(path == p or path.startswith(p + "/") for p in self.policy.docs_paths)
-            csp = DOCS_CSP if is_docs else self.policy.content_security_policy
-            headers.append((b"content-security-policy", csp.encode()))
+            headers.append((b"content-security-policy", self.policy.content_security_policy.encode()))
         else:
             name, value = headers[csp_index]
             headers[csp_index] = (name, with_frame_ancestors_none(value.decode("latin-1")).encode("latin-1"))

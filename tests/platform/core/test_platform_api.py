@@ -35,6 +35,29 @@ def test_health_and_metrics(client: TestClient) -> None:
     assert "/api/v1/incidents" in client.get("/openapi.json").json()["paths"]
 
 
+# what the reference page must show → a fragment of its HTML
+REFERENCE_TABLE = [
+    ("an operation", '<span class="path">/api/v1/incidents/{incident_id}</span>'),
+    ("a path parameter", "<td><code>incident_id</code></td><td>path</td>"),
+    ("a response model", "<td>200</td><td>Successful Response</td><td><code>IncidentOut</code></td>"),
+    ("a schema", '<section class="schema" id="schema-IncidentOut">'),
+    ("a field with its description", "<td><code>claimed_by</code></td><td>string | null</td>"),
+    ("a link to the document", '<a href="/openapi.json">'),
+]
+
+
+def test_api_reference_is_self_contained(client: TestClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    html = response.text
+    for what, fragment in REFERENCE_TABLE:
+        assert fragment in html, what
+    # Nothing is loaded from outside and nothing runs: no script, no remote source or style sheet.
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert client.get("/redoc").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("roles", "expected_status"),
     [(None, 401), ([Role.officer], 403), ([Role.coordinator], 403), ([Role.admin], 201)],
