@@ -23,6 +23,7 @@ app = typer.Typer(
 
 DEFAULT_WORK = Path("/tmp/nitro-train")
 WORK_HELP = "Work folder outside the repository for caches, synthetic data and checkpoints."
+POSE_WORKERS_HELP = "Processes that run pose to fill the cache (default: one per CPU); the crops are the same."
 
 
 def _logging(verbose: bool) -> None:
@@ -107,15 +108,19 @@ def synth(
 @app.command()
 def crops(
     dataset: Path = typer.Argument(..., help="Dataset folder (labels.csv + dataset.yaml)."),
-    size: int = typer.Option(64, help="Crop side in pixels (the model's CropSpec size)."),
+    size: int | None = typer.Option(None, help="Crop side in pixels (default: the training crop spec's)."),
+    pose_workers: int | None = typer.Option(None, min=1, help=POSE_WORKERS_HELP),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
     """Cut every person's mouth crop with the detector's own pose and crop code (cached under --work)."""
     _logging(False)
     from training.crops import crops_for
-    from training.frontend import DEFAULT_CROP_SPEC
+    from training.frontend import default_pose_workers
+    from training.train import TRAIN_CROP_SPEC
 
-    result = crops_for(dataset, DEFAULT_CROP_SPEC.model_copy(update={"size_px": size}), work / "cache")
+    # The training spec (size and normalisation) by default, so fit finds these crops in the cache.
+    spec = TRAIN_CROP_SPEC if size is None else TRAIN_CROP_SPEC.model_copy(update={"size_px": size})
+    result = crops_for(dataset, spec, work / "cache", pose_workers or default_pose_workers())
     typer.echo(
         json.dumps(
             {
@@ -141,11 +146,13 @@ def fit(
         None, help="Blocks kept at ImageNet weights (efficientnet_lite0; default TrainConfig's); 0 for the others."
     ),
     resume: Path | None = typer.Option(None, help="last.pt to continue from."),
+    pose_workers: int | None = typer.Option(None, min=1, help=POSE_WORKERS_HELP),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
     """Train the classifier on the dataset's crops; writes best.pt with the val-chosen threshold."""
     _logging(False)
     from training.crops import crops_for
+    from training.frontend import default_pose_workers
     from training.model import PRETRAINED_ARCHITECTURE
     from training.train import TrainConfig, main
 
@@ -157,7 +164,8 @@ def fit(
     elif architecture != PRETRAINED_ARCHITECTURE:
         settings["frozen_blocks"] = 0  # the from-scratch backbones have no pretrained blocks to keep
     config = TrainConfig.model_validate(settings)
-    result = main(crops_for(dataset, config.spec, work / "cache"), config, run, resume)
+    crop_set = crops_for(dataset, config.spec, work / "cache", pose_workers or default_pose_workers())
+    result = main(crop_set, config, run, resume)
     typer.echo(
         json.dumps(
             {

@@ -161,13 +161,15 @@ def cache_key(dataset: Dataset, spec: CropSpec) -> str:
     return digest.hexdigest()[:16]
 
 
-def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None) -> CropSet:
+def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None, pose_workers: int = 1) -> CropSet:
     """Cut the crops of every person in every image of a dataset.
 
     Args:
         dataset: The loaded dataset.
         spec: The model's crop specification (the detector's geometry version and size).
         cache_dir: Pose and crop cache folder (outside the repository), or None.
+        pose_workers: Processes that fill the pose cache first (see :meth:`PoseCache.prefetch`); the crops
+            are the same for any number.
     """
     if cache_dir is not None:
         cached = cache_dir / f"crops-{cache_key(dataset, spec)}.npz"
@@ -179,6 +181,7 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None) -> CropS
     labels, categories, splits, image_index, scales = [], [], [], [], []
     missed = []
     with PoseCache(cache_dir) as poses:
+        poses.prefetch([dataset.image_path(row) for row in dataset.rows], pose_workers)
         for index, row in enumerate(tqdm(dataset.rows, desc="crops", unit="img")):
             image = read_image(dataset.image_path(row))
             people = poses.poses(image)
@@ -233,6 +236,6 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None) -> CropS
     return result
 
 
-def crops_for(root: Path, spec: CropSpec, cache_dir: Path | None) -> CropSet:
+def crops_for(root: Path, spec: CropSpec, cache_dir: Path | None, pose_workers: int = 1) -> CropSet:
     """Load a dataset folder (provenance required) and cut its crops."""
-    return cut_crops(load_dataset(root), spec, cache_dir)
+    return cut_crops(load_dataset(root), spec, cache_dir, pose_workers)

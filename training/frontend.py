@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from detector.evidence.crop import DEFAULT_CROP_SPEC, mouth_crop, to_model_input
 from detector.evidence.geometry import body_scale_px, mouth_point
@@ -27,6 +32,7 @@ __all__ = [
     "DEFAULT_CROP_SPEC",
     "PoseCache",
     "body_scale_px",
+    "default_pose_workers",
     "mouth_crop",
     "mouth_point",
     "read_image",
@@ -54,6 +60,24 @@ def read_image(path: Path) -> ImageBGR:
     return np.ascontiguousarray(image)
 
 
+def default_pose_workers() -> int:
+    """Processes for filling the pose cache: one per CPU this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+# Images per task of the pool: small enough to balance two workers, large enough that the per-task
+# overhead (pickling paths, a result) does not matter.
+_PREFETCH_CHUNK = 16
+
+
+def _fill(cache_dir: Path, settings_json: str, paths: Sequence[Path]) -> int:
+    # Runs in a worker process: its own landmarkers, writing into the shared on-disk cache.
+    with PoseCache(cache_dir, PoseSettings.model_validate_json(settings_json)) as cache:
+        for path in paths:
+            cache.poses(read_image(path))
+    return len(paths)
+
+
 class PoseCache:
     """Poses per image from the detector's estimator, cached as ``.npy`` files keyed by content.
 
@@ -65,6 +89,7 @@ class PoseCache:
     def __init__(self, cache_dir: Path | None, settings: PoseSettings | None = None) -> None:
         self._settings = settings or still_pose_settings()
         key = hashlib.sha256(self._settings.model_dump_json().encode()).hexdigest()[:12]
+        self._cache_dir = cache_dir
         self._dir = cache_dir / f"poses-{key}" if cache_dir is not None else None
         self._estimator: PoseEstimator | None = None
 
@@ -88,6 +113,26 @@ class PoseCache:
             np.save(tmp, stacked)
             tmp.replace(path)
         return poses
+
+    def prefetch(self, paths: Sequence[Path], workers: int, desc: str = "pose") -> None:
+        """Compute and cache the poses of ``paths`` in ``workers`` processes before they are read in order.
+
+        Pose is the slow part of cutting crops and runs on about one core; each photo is analysed on its own
+        (image mode), so the poses, and the crops cut from them, are the same however the photos are shared
+        out. Does nothing without a disk cache or with one worker: :meth:`poses` then computes them in turn.
+        """
+        if self._cache_dir is None or workers <= 1 or not paths:
+            return
+        chunks = [paths[start : start + _PREFETCH_CHUNK] for start in range(0, len(paths), _PREFETCH_CHUNK)]
+        settings = self._settings.model_dump_json()
+        # spawn, not fork: the parent may already hold MediaPipe and torch threads, which fork does not copy.
+        with (
+            ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool,
+            tqdm(total=len(paths), desc=desc, unit="img") as progress,
+        ):
+            futures = [pool.submit(_fill, self._cache_dir, settings, chunk) for chunk in chunks]
+            for future in as_completed(futures):
+                progress.update(future.result())
 
     def close(self) -> None:
         """Release the MediaPipe landmarkers."""

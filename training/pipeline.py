@@ -25,6 +25,7 @@ from training.crops import crops_for
 from training.dataset import load_dataset
 from training.evaluate import run_evaluation
 from training.export import CardInputs, ExportResult, export_model
+from training.frontend import default_pose_workers
 from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
 from training.train import TrainConfig, main
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "balloon-at-mouth.pt"
 # The version default-model writes on the card: the shipped model's, bumped with every release of it.
-DEFAULT_MODEL_VERSION = "2.0.0"
+DEFAULT_MODEL_VERSION = "2.1.0"
 EVAL_SYNTH = SynthConfig(
     hosts=("people", "hand_at_mouth"),
     weights={"balloon_at_mouth": 1.0},
@@ -113,7 +114,7 @@ def default_model(
     _synth_once(train_dir, synth_train, SynthConfig(seed=seed), cache)
     _synth_once(eval_dir, synth_eval, EVAL_SYNTH.model_copy(update={"seed": seed + 1000}), cache)
     config = TrainConfig(seed=seed)
-    crops = crops_for(synth_train, config.spec, cache)
+    crops = crops_for(synth_train, config.spec, cache, default_pose_workers())
     fit_started = time.monotonic()
     fit = main(crops, config, work_dir / f"run-seed{seed}")
     train_seconds = time.monotonic() - fit_started
