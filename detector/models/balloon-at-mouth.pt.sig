@@ -1,1 +1,1 @@
-iTJOD0SbnCvq2Wp+5YIHlgn0trg4jFWn/irB1aqc0j1zZcX9TvmOxu2ub9xgC8wkZQyYUdq6MsRjdAv3MKrEBA==
+GcXpd5Uj+Ow+6DX/ziBpigZgD5cmtq9HmJ0qZ1bR2DsKgePxih/QE1mUJcRUh7lv1Tuw4a2EcqmHgRFewUB2BA==
