@@ -168,8 +168,8 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None, pose_wor
         dataset: The loaded dataset.
         spec: The model's crop specification (the detector's geometry version and size).
         cache_dir: Pose and crop cache folder (outside the repository), or None.
-        pose_workers: Processes that fill the pose cache first (see :meth:`PoseCache.prefetch`); the crops
-            are the same for any number.
+        pose_workers: Processes that fill the pose cache first (:meth:`PoseCache.prefetch`); the crops are
+            the same for any number.
     """
     if cache_dir is not None:
         cached = cache_dir / f"crops-{cache_key(dataset, spec)}.npz"

@@ -65,13 +65,13 @@ def default_pose_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-# Images per task of the pool: small enough to balance two workers, large enough that the per-task
-# overhead (pickling paths, a result) does not matter.
-_PREFETCH_CHUNK = 16
+# Photos per fresh estimator when filling the cache: small enough to share out evenly over a few processes,
+# large enough that building the landmarkers (a fraction of a second) does not matter.
+PREFETCH_CHUNK = 32
 
 
 def _fill(cache_dir: Path, settings_json: str, paths: Sequence[Path]) -> int:
-    # Runs in a worker process: its own landmarkers, writing into the shared on-disk cache.
+    # A fresh estimator for every chunk, in whichever process runs it, writing into the shared on-disk cache.
     with PoseCache(cache_dir, PoseSettings.model_validate_json(settings_json)) as cache:
         for path in paths:
             cache.poses(read_image(path))
@@ -114,25 +114,29 @@ class PoseCache:
             tmp.replace(path)
         return poses
 
-    def prefetch(self, paths: Sequence[Path], workers: int, desc: str = "pose") -> None:
-        """Compute and cache the poses of ``paths`` in ``workers`` processes before they are read in order.
+    def prefetch(self, paths: Sequence[Path], workers: int, chunk: int = PREFETCH_CHUNK) -> None:
+        """Compute and cache the poses of ``paths`` before they are read in order, in ``workers`` processes.
 
-        Pose is the slow part of cutting crops and runs on about one core; each photo is analysed on its own
-        (image mode), so the poses, and the crops cut from them, are the same however the photos are shared
-        out. Does nothing without a disk cache or with one worker: :meth:`poses` then computes them in turn.
+        Pose is the slow part of cutting crops and runs on about one core. MediaPipe's landmarker is not
+        stateless (a photo's people can depend on the photos it analysed before, see TRAINING.md), so every
+        run of ``chunk`` consecutive photos is analysed in order by a fresh estimator, whichever process runs
+        it. The cached poses are therefore the same for any number of workers, one included. Without a disk
+        cache this does nothing, and :meth:`poses` computes them in turn.
         """
-        if self._cache_dir is None or workers <= 1 or not paths:
+        if self._cache_dir is None or not paths:
             return
-        chunks = [paths[start : start + _PREFETCH_CHUNK] for start in range(0, len(paths), _PREFETCH_CHUNK)]
+        chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
         settings = self._settings.model_dump_json()
-        # spawn, not fork: the parent may already hold MediaPipe and torch threads, which fork does not copy.
-        with (
-            ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool,
-            tqdm(total=len(paths), desc=desc, unit="img") as progress,
-        ):
-            futures = [pool.submit(_fill, self._cache_dir, settings, chunk) for chunk in chunks]
-            for future in as_completed(futures):
-                progress.update(future.result())
+        with tqdm(total=len(paths), desc="pose", unit="img") as progress:
+            if workers <= 1:
+                for part in chunks:
+                    progress.update(_fill(self._cache_dir, settings, part))
+                return
+            # spawn, not fork: the parent may hold MediaPipe and torch threads, which fork does not copy.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_fill, self._cache_dir, settings, part) for part in chunks]
+                for future in as_completed(futures):
+                    progress.update(future.result())
 
     def close(self) -> None:
         """Release the MediaPipe landmarkers."""

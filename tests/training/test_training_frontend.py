@@ -1,4 +1,4 @@
-"""The pose cache: filled by several processes, it holds exactly the poses one process computes in turn."""
+"""The pose cache: however many processes fill it, it holds the same poses."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from training.frontend import PoseCache, read_image
 
@@ -14,26 +15,35 @@ PHOTOS = sorted((REPO / "tests" / "assets" / "detector").glob("*.jpg")) + [
     REPO / "nitrosignal" / "assets" / "demo_person.jpg"
 ]
 
+Poses = dict[Path, list[NDArray[np.float64]]]
+
+
+def _filled(folder: Path, workers: int, chunk: int) -> dict[str, NDArray[np.float64]]:
+    PoseCache(folder).prefetch(PHOTOS, workers, chunk)
+    return {path.name: np.load(path) for path in folder.rglob("*.npy")}
+
 
 @pytest.fixture(scope="module")
-def poses_in_turn() -> dict[Path, list[np.ndarray]]:
+def poses_in_turn() -> Poses:
+    """One estimator analysing the photos in order, without a disk cache."""
     with PoseCache(None) as cache:
         return {path: [pose.landmarks for pose in cache.poses(read_image(path))] for path in PHOTOS}
 
 
-# workers → cache files written by prefetch (one per photo, or none when there is nothing to share out)
-PREFETCH_TABLE = [(1, 0), (2, len(PHOTOS))]
+# photos per fresh estimator: one chunk for all, or three chunks shared out over the workers
+@pytest.mark.parametrize("chunk", [len(PHOTOS), 2])
+def test_the_number_of_workers_does_not_change_the_poses(tmp_path: Path, chunk: int) -> None:
+    one = _filled(tmp_path / "one", workers=1, chunk=chunk)
+    two = _filled(tmp_path / "two", workers=2, chunk=chunk)
+    assert len(one) == len(PHOTOS) and one.keys() == two.keys()
+    for name, landmarks in one.items():
+        np.testing.assert_array_equal(landmarks, two[name])
 
 
-@pytest.mark.parametrize(("workers", "files_written"), PREFETCH_TABLE)
-def test_prefetched_poses_equal_poses_in_turn(
-    tmp_path: Path, poses_in_turn: dict[Path, list[np.ndarray]], workers: int, files_written: int
-) -> None:
+def test_prefetched_poses_are_what_the_reader_gets(tmp_path: Path, poses_in_turn: Poses) -> None:
     assert any(poses_in_turn.values()), "the fixture photos must show people"
     cache = PoseCache(tmp_path)
-    cache.prefetch(PHOTOS, workers)
-    assert len(list(tmp_path.rglob("*.npy"))) == files_written
-    # Reading back goes through the cache where prefetch filled it, and computes the rest in this process.
+    cache.prefetch(PHOTOS, workers=2, chunk=len(PHOTOS))
     with cache:
         for path in PHOTOS:
             got = [pose.landmarks for pose in cache.poses(read_image(path))]
