@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "balloon-at-mouth.pt"
 # The version default-model writes on the card: the shipped model's, bumped with every release of it.
-DEFAULT_MODEL_VERSION = "2.1.0"
+DEFAULT_MODEL_VERSION = "2.2.0"
 EVAL_SYNTH = SynthConfig(
     hosts=("people", "hand_at_mouth"),
     weights={"balloon_at_mouth": 1.0},

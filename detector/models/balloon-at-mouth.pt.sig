@@ -1,1 +1,1 @@
-GcXpd5Uj+Ow+6DX/ziBpigZgD5cmtq9HmJ0qZ1bR2DsKgePxih/QE1mUJcRUh7lv1Tuw4a2EcqmHgRFewUB2BA==
++z+MYnxbtkRQmkCYzGqIZllLhcsKxYZFwPM7yB693o482Mgx169baWj8cUkQaiQuAo0QX0kNX9Cdri1X1xRCCg==
