@@ -38,6 +38,20 @@ def _has_act(layer: ConvBN) -> bool:
     return isinstance(layer.act, nn.ReLU6)
 
 
+def _window(conv: SameConv2d) -> tuple[int, int, list[int]]:
+    """Kernel side, stride, and the convolution's "same" padding as functional.pad takes it channels-last.
+
+    functional.pad lists the last dimension first: channels (none), then width, then height.
+    """
+    left, right, top, bottom = conv.pad
+    return int(conv.kernel_size[0]), int(conv.stride[0]), [0, 0, left, right, top, bottom]
+
+
+def _outputs(size: int, kernel: int, step: int) -> int:
+    """Output positions along one padded side of ``size``."""
+    return (size - kernel) // step + 1
+
+
 class Pointwise(nn.Module):
     """A 1x1 convolution with folded batch norm on (N, H, W, C) activations, optionally ReLU6."""
 
@@ -68,18 +82,14 @@ class Depthwise(nn.Module):
         # (kernel * kernel, channels): one row of per-channel weights per tap, in row-major tap order.
         self.taps = nn.Parameter(weight[:, 0].flatten(1).t().contiguous(), requires_grad=False)
         self.bias = nn.Parameter(bias.contiguous(), requires_grad=False)
-        self.kernel = conv.kernel
-        self.step = conv.step
-        left, right, top, bottom = conv.pad
-        # functional.pad lists the last dimension first: channels (none), then width, then height.
-        self.pad = [0, 0, left, right, top, bottom]
+        self.kernel, self.step, self.pad = _window(conv)
         self.act = _has_act(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, H, W, C) to (N, H / stride, W / stride, C)."""
         x = functional.pad(x, self.pad)
         n, h, w, c = x.shape
-        rows, cols = (h - self.kernel) // self.step + 1, (w - self.kernel) // self.step + 1
+        rows, cols = _outputs(h, self.kernel, self.step), _outputs(w, self.kernel, self.step)
         out = torch.empty(0)
         for tap in range(self.kernel * self.kernel):
             i, j = tap // self.kernel, tap % self.kernel
@@ -102,16 +112,13 @@ class Stem(nn.Module):
         # (kernel, kernel, cin) patch order, matching the gathered patches below, by cout.
         self.weight = nn.Parameter(weight.permute(2, 3, 1, 0).reshape(-1, weight.shape[0]).contiguous(), False)
         self.bias = nn.Parameter(bias.contiguous(), requires_grad=False)
-        self.kernel = conv.kernel
-        self.step = conv.step
-        left, right, top, bottom = conv.pad
-        self.pad = [0, 0, left, right, top, bottom]
+        self.kernel, self.step, self.pad = _window(conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Channels-first image batch to channels-last features."""
         x = functional.pad(x.permute(0, 2, 3, 1), self.pad)
         n, h, w, c = x.shape
-        rows, cols = (h - self.kernel) // self.step + 1, (w - self.kernel) // self.step + 1
+        rows, cols = _outputs(h, self.kernel, self.step), _outputs(w, self.kernel, self.step)
         x = x.contiguous()
         patches = x.as_strided(
             (n, rows, cols, self.kernel, self.kernel, c),

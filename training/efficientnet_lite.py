@@ -71,8 +71,6 @@ class SameConv2d(nn.Conv2d):
         super().__init__(cin, cout, kernel, stride=stride, padding=0, groups=groups, bias=False)
         total = max(kernel - stride, 0)
         self.pad: tuple[int, int, int, int] = (total // 2, total - total // 2, total // 2, total - total // 2)
-        self.kernel = kernel
-        self.step = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pad, then convolve."""
