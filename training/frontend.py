@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from detector.evidence.crop import DEFAULT_CROP_SPEC, mouth_crop, to_model_input
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The landmarks of every person in a photo, (people, 33, 3), as the cache stores them.
+Landmarks = NDArray[np.float64]
 
 
 def still_pose_settings() -> PoseSettings:
@@ -70,12 +74,31 @@ def default_pose_workers() -> int:
 PREFETCH_CHUNK = 32
 
 
-def _fill(cache_dir: Path, settings_json: str, paths: Sequence[Path]) -> int:
-    # A fresh estimator for every chunk, in whichever process runs it, writing into the shared on-disk cache.
-    with PoseCache(cache_dir, PoseSettings.model_validate_json(settings_json)) as cache:
-        for path in paths:
-            cache.poses(read_image(path))
-    return len(paths)
+def _analyse_chunk(cache_dir: Path, settings_json: str, paths: Sequence[Path]) -> list[tuple[str, Landmarks]]:
+    # A fresh estimator for every chunk, in whichever process runs it. Every photo of the chunk is analysed in
+    # order, cached or not, so the estimator's history, and with it every pose, depends on the chunk alone.
+    # Only the poses not yet on disk come back (once per image); the parent writes them, in chunk order.
+    cache = PoseCache(cache_dir, PoseSettings.model_validate_json(settings_json))
+    images = [read_image(path) for path in paths]
+    keys = [image_key(image) for image in images]
+    if all(cache.is_cached(key) for key in keys):
+        return []
+    found: dict[str, Landmarks] = {}
+    with PoseEstimator(cache.settings) as estimator:
+        for key, image in zip(keys, images, strict=True):
+            stacked = _stack(estimator.estimate(image))
+            if not cache.is_cached(key):
+                found.setdefault(key, stacked)
+    return list(found.items())
+
+
+def image_key(image: ImageBGR) -> str:
+    """The cache key of a photo: its pixels' sha256 and its size."""
+    return hashlib.sha256(image.tobytes()).hexdigest() + f"-{image.shape[0]}x{image.shape[1]}"
+
+
+def _stack(poses: Sequence[PersonPose]) -> Landmarks:
+    return np.stack([p.landmarks for p in poses]) if poses else np.zeros((0, 33, 3))
 
 
 class PoseCache:
@@ -87,31 +110,43 @@ class PoseCache:
     """
 
     def __init__(self, cache_dir: Path | None, settings: PoseSettings | None = None) -> None:
-        self._settings = settings or still_pose_settings()
-        key = hashlib.sha256(self._settings.model_dump_json().encode()).hexdigest()[:12]
+        self.settings = settings or still_pose_settings()
+        key = hashlib.sha256(self.settings.model_dump_json().encode()).hexdigest()[:12]
         self._cache_dir = cache_dir
         self._dir = cache_dir / f"poses-{key}" if cache_dir is not None else None
         self._estimator: PoseEstimator | None = None
 
     def _get_estimator(self) -> PoseEstimator:
         if self._estimator is None:
-            self._estimator = PoseEstimator(self._settings)
+            self._estimator = PoseEstimator(self.settings)
         return self._estimator
+
+    def _path(self, key: str) -> Path | None:
+        return self._dir / key[:2] / f"{key}.npy" if self._dir is not None else None
+
+    def is_cached(self, key: str) -> bool:
+        """Whether the poses of the photo with this :func:`image_key` are on disk."""
+        path = self._path(key)
+        return path is not None and path.is_file()
+
+    def _store(self, key: str, stacked: Landmarks) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A name of this process's own: two processes storing the same photo must not move each other's file.
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, stacked)
+        tmp.replace(path)
 
     def poses(self, image: ImageBGR) -> list[PersonPose]:
         """All people found in ``image`` (cached by the image's pixels)."""
-        digest = hashlib.sha256(image.tobytes()).hexdigest() + f"-{image.shape[0]}x{image.shape[1]}"
-        path = self._dir / digest[:2] / f"{digest}.npy" if self._dir is not None else None
+        key = image_key(image)
+        path = self._path(key)
         if path is not None and path.is_file():
-            array = np.load(path)
-            return [PersonPose(landmarks=landmarks) for landmarks in array]
+            return [PersonPose(landmarks=landmarks) for landmarks in np.load(path)]
         poses = self._get_estimator().estimate(image)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            stacked = np.stack([p.landmarks for p in poses]) if poses else np.zeros((0, 33, 3))
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, stacked)
-            tmp.replace(path)
+        self._store(key, _stack(poses))
         return poses
 
     def prefetch(self, paths: Sequence[Path], workers: int, chunk: int = PREFETCH_CHUNK) -> None:
@@ -120,23 +155,44 @@ class PoseCache:
         Pose is the slow part of cutting crops and runs on about one core. MediaPipe's landmarker is not
         stateless (a photo's people can depend on the photos it analysed before, see TRAINING.md), so every
         run of ``chunk`` consecutive photos is analysed in order by a fresh estimator, whichever process runs
-        it. The cached poses are therefore the same for any number of workers, one included. Without a disk
+        it, cached photos included. The cached poses are therefore the same for any number of workers, one
+        included. A chunk whose photos are all cached is not analysed again. A photo that occurs more than
+        once keeps the poses of its first chunk, and only this process writes, in chunk order. Without a disk
         cache this does nothing, and :meth:`poses` computes them in turn.
         """
         if self._cache_dir is None or not paths:
             return
         chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
-        settings = self._settings.model_dump_json()
+        settings = self.settings.model_dump_json()
+        done: dict[int, list[tuple[str, Landmarks]]] = {}
+        written = 0
+
+        def store_in_order() -> None:
+            # A photo that occurs in two chunks keeps the poses of the first chunk, however the work was shared.
+            nonlocal written
+            while written in done:
+                for key, stacked in done.pop(written):
+                    if not self.is_cached(key):
+                        self._store(key, stacked)
+                written += 1
+
         with tqdm(total=len(paths), desc="pose", unit="img") as progress:
             if workers <= 1:
-                for part in chunks:
-                    progress.update(_fill(self._cache_dir, settings, part))
+                for index, part in enumerate(chunks):
+                    done[index] = _analyse_chunk(self._cache_dir, settings, part)
+                    store_in_order()
+                    progress.update(len(part))
                 return
             # spawn, not fork: the parent may hold MediaPipe and torch threads, which fork does not copy.
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(_fill, self._cache_dir, settings, part) for part in chunks]
+                futures = {
+                    pool.submit(_analyse_chunk, self._cache_dir, settings, part): i for i, part in enumerate(chunks)
+                }
                 for future in as_completed(futures):
-                    progress.update(future.result())
+                    index = futures[future]
+                    done[index] = future.result()
+                    store_in_order()
+                    progress.update(len(chunks[index]))
 
     def close(self) -> None:
         """Release the MediaPipe landmarkers."""

@@ -50,3 +50,23 @@ def test_prefetched_poses_are_what_the_reader_gets(tmp_path: Path, poses_in_turn
             assert len(got) == len(poses_in_turn[path]), path.name
             for ours, theirs in zip(got, poses_in_turn[path], strict=True):
                 np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_photo_in_several_chunks_keeps_its_first_chunks_poses(tmp_path: Path, workers: int) -> None:
+    # Synth can produce the same pixels twice; both chunks analyse the photo, in different company, and
+    # two processes must neither trip over each other's files nor race for which poses are kept.
+    alone = _filled(tmp_path / "alone", workers=1, chunk=len(PHOTOS))
+    PoseCache(tmp_path / "twice").prefetch(PHOTOS + PHOTOS[::-1], workers, chunk=len(PHOTOS))
+    twice = {path.name: np.load(path) for path in (tmp_path / "twice").rglob("*.npy")}
+    assert twice.keys() == alone.keys()
+    for name, landmarks in alone.items():
+        np.testing.assert_array_equal(landmarks, twice[name])
+
+
+def test_a_filled_cache_is_not_analysed_again(tmp_path: Path) -> None:
+    _filled(tmp_path, workers=2, chunk=2)
+    written = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*.npy")}
+    PoseCache(tmp_path).prefetch(PHOTOS, workers=2, chunk=2)
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*.npy")} == written
+    assert not list(tmp_path.rglob("*.tmp.npy"))
