@@ -88,6 +88,9 @@ def synth(
         None, help="Only people with a hand within this many body scales of the mouth."
     ),
     include_real: bool = typer.Option(True, help="Copy the folder's real negatives along."),
+    balloon_variation: float = typer.Option(
+        0.0, help="Share of real balloons pasted recoloured and stretched (an experiment; off for the shipped model)."
+    ),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
@@ -95,7 +98,12 @@ def synth(
     _logging(verbose)
     from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
 
-    options: dict[str, object] = {"seed": seed, "include_real": include_real, "max_hand_distance": hand_near_mouth}
+    options: dict[str, object] = {
+        "seed": seed,
+        "include_real": include_real,
+        "max_hand_distance": hand_near_mouth,
+        "balloon_variation": balloon_variation,
+    }
     if scenes_per_person is not None:
         options["scenes_per_person"] = scenes_per_person
     config = SynthConfig.model_validate(options)

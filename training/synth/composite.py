@@ -141,6 +141,40 @@ def cut_balloon(image: ImageBGR, box: Box, *, source: str = "", grabcut_iters: i
     return Cutout(bgra=np.ascontiguousarray(bgra), anchor=neck, source=source)
 
 
+def vary_balloon(cutout: Cutout, hue_shift_deg: float, elongation: float) -> Cutout:
+    """The same real balloon in another colour and shape: its hue rotated, and stretched along its axis.
+
+    Balloons are sold in every colour and from round to pear-shaped, while the bank holds a few dozen photos'
+    worth of them; a model that saw only those colours and outlines missed balloons it had not met.
+    Highlights, shading, print and the silhouette's texture stay those of the real photo. Grey, white and
+    clear balloons carry no hue and keep their colour.
+
+    Args:
+        cutout: An upright balloon cut-out (body above the neck, as :func:`cut_balloon` returns).
+        hue_shift_deg: Hue rotation in degrees (0-360).
+        elongation: Height factor at the same width (1.0 keeps the shape; above 1 is longer).
+
+    Returns:
+        A new cutout with the anchor moved along with the stretch; the source is unchanged.
+    """
+    if elongation <= 0:
+        raise ValueError(f"elongation must be positive, got {elongation}")
+    bgr = np.ascontiguousarray(cutout.bgra[..., :3])
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    # OpenCV keeps 8-bit hue in 0..179 (two degrees per step).
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + int(round(hue_shift_deg / 2.0))) % 180).astype(np.uint8)
+    recoloured = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    bgra = np.dstack([recoloured, cutout.bgra[..., 3]])
+    height = max(1, int(round(bgra.shape[0] * elongation)))
+    stretched = cv2.resize(bgra, (bgra.shape[1], height), interpolation=cv2.INTER_LINEAR)
+    factor = height / bgra.shape[0]
+    return Cutout(
+        bgra=np.ascontiguousarray(stretched, dtype=np.uint8),
+        anchor=(cutout.anchor[0], cutout.anchor[1] * factor),
+        source=cutout.source,
+    )
+
+
 def sprite_cutout(rgba: RGBA, source: str, anchor: tuple[float, float] | None = None) -> Cutout:
     """Wrap a rendered RGBA sprite as a BGRA cutout (anchor defaults to the neck/bottom centre)."""
     bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])

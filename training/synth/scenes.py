@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from detector.pose.estimator import ImageBGR
-from training.synth.composite import Cutout, composite_balloon, paste_patch, sprite_cutout
+from training.synth.composite import Cutout, composite_balloon, paste_patch, sprite_cutout, vary_balloon
 from training.synth.placement import BALLOON_SCALE_RANGE, Person, hand_patch
 from training.synth.rendered import (
     RGBA,
@@ -43,14 +43,19 @@ Kind = Literal[
 ]
 POSITIVE_KINDS: tuple[Kind, ...] = ("balloon_at_mouth", "rendered_balloon_at_mouth")
 RENDERED_SOURCE = "procedural-render"
+# Stretch range along the axis for a varied balloon (round to pear-shaped).
+BALLOON_ELONGATION = (0.85, 1.25)
 
 
 @dataclass(frozen=True)
 class Banks:
-    """Real objects to paste: balloon cutouts and hand patches (each with its provenance source)."""
+    """Real objects to paste: balloon cutouts and hand patches (each with its provenance source), and how."""
 
     balloons: Sequence[Cutout]
     hands: Sequence[Cutout] = field(default_factory=tuple)
+    # Share of real balloons pasted in another colour and shape (vary_balloon), in positives and look-alikes
+    # alike, so that a varied balloon never predicts the label. 0 leaves the generator's draws untouched.
+    balloon_variation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,15 @@ class SceneResult:
 Recipe = Callable[[ImageBGR, Person, Banks, np.random.Generator], SceneResult]
 
 
-def _balloon(banks: Banks, rng: np.random.Generator, rendered: bool, width_px: float) -> Cutout:
+def pick_balloon(banks: Banks, rng: np.random.Generator, rendered: bool, width_px: float) -> Cutout:
+    """A balloon to paste: rendered, or one from the bank (varied in colour and shape for a share of them)."""
     if rendered or not banks.balloons:
         sprite = render_balloon(max(8, int(width_px * 1.5)), random_balloon_colour(rng), rng)
         return sprite_cutout(sprite, RENDERED_SOURCE)
-    return banks.balloons[int(rng.integers(len(banks.balloons)))]
+    cutout = banks.balloons[int(rng.integers(len(banks.balloons)))]
+    if banks.balloon_variation > 0 and rng.random() < banks.balloon_variation:
+        cutout = vary_balloon(cutout, float(rng.uniform(0.0, 360.0)), float(rng.uniform(*BALLOON_ELONGATION)))
+    return cutout
 
 
 def _balloon_width(person: Person, rng: np.random.Generator) -> float:
@@ -99,7 +108,7 @@ def balloon_at_mouth(rendered: bool) -> Recipe:
 
     def recipe(image: ImageBGR, person: Person, banks: Banks, rng: np.random.Generator) -> SceneResult:
         width = _balloon_width(person, rng)
-        cutout = _balloon(banks, rng, rendered, width)
+        cutout = pick_balloon(banks, rng, rendered, width)
         jitter = rng.normal(0.0, 0.03 * person.scale, size=2)
         neck = (person.mouth[0] + float(jitter[0]), person.mouth[1] + 0.02 * person.scale + float(jitter[1]))
         # 180 degrees hangs the body straight below the neck; held balloons swing to either side.
@@ -123,7 +132,7 @@ def _away_point(person: Person, rng: np.random.Generator, min_scales: float, max
 def balloon_held_away(image: ImageBGR, person: Person, banks: Banks, rng: np.random.Generator) -> SceneResult:
     """Negative: a balloon held at arm's length (neck at a far hand, body up)."""
     width = _balloon_width(person, rng)
-    cutout = _balloon(banks, rng, rng.random() < 0.3, width)
+    cutout = pick_balloon(banks, rng, rng.random() < 0.3, width)
     neck = _away_point(person, rng, 1.0, 2.2)
     out = composite_balloon(image, cutout, neck, width, float(rng.uniform(-40, 40)), float(rng.uniform(0.3, 0.8)))
     return SceneResult(out, (cutout.source,))
@@ -132,7 +141,7 @@ def balloon_held_away(image: ImageBGR, person: Person, banks: Banks, rng: np.ran
 def balloon_on_string(image: ImageBGR, person: Person, banks: Banks, rng: np.random.Generator) -> SceneResult:
     """Negative: a balloon floating on a string above a hand or the shoulder."""
     width = _balloon_width(person, rng)
-    cutout = _balloon(banks, rng, rng.random() < 0.3, width)
+    cutout = pick_balloon(banks, rng, rng.random() < 0.3, width)
     hand, _ = person.nearest_hand()
     holder = hand.wrist if hand is not None else (person.mouth[0] + person.scale * 0.5, person.mouth[1] + person.scale)
     lift = person.scale * float(rng.uniform(1.2, 2.5))
@@ -147,7 +156,7 @@ def balloon_on_string(image: ImageBGR, person: Person, banks: Banks, rng: np.ran
 def balloon_above_head(image: ImageBGR, person: Person, banks: Banks, rng: np.random.Generator) -> SceneResult:
     """Negative: a balloon above the head (held up or floating)."""
     width = _balloon_width(person, rng)
-    cutout = _balloon(banks, rng, rng.random() < 0.3, width)
+    cutout = pick_balloon(banks, rng, rng.random() < 0.3, width)
     neck = (person.mouth[0] + float(rng.normal(0, 0.2 * person.scale)), person.mouth[1] - person.scale * 0.75)
     out = composite_balloon(image, cutout, neck, width, float(rng.uniform(-25, 25)), float(rng.uniform(0.3, 0.8)))
     return SceneResult(out, (cutout.source,))
@@ -156,7 +165,7 @@ def balloon_above_head(image: ImageBGR, person: Person, banks: Banks, rng: np.ra
 def balloon_beside_face(image: ImageBGR, person: Person, banks: Banks, rng: np.random.Generator) -> SceneResult:
     """Negative: a balloon next to the face, not covering the mouth (held up beside the cheek)."""
     width = _balloon_width(person, rng)
-    cutout = _balloon(banks, rng, rng.random() < 0.3, width)
+    cutout = pick_balloon(banks, rng, rng.random() < 0.3, width)
     side = 1.0 if rng.random() < 0.5 else -1.0
     # The balloon's nearest edge stays at least 0.2 body scales from the mouth.
     offset = width / 2.0 + person.scale * float(rng.uniform(0.2, 0.45))
