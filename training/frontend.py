@@ -77,7 +77,7 @@ PREFETCH_CHUNK = 32
 def _analyse_chunk(cache_dir: Path, settings_json: str, paths: Sequence[Path]) -> list[tuple[str, Landmarks]]:
     # A fresh estimator for every chunk, in whichever process runs it. Every photo of the chunk is analysed in
     # order, cached or not, so the estimator's history, and with it every pose, depends on the chunk alone.
-    # Only the poses not yet on disk come back (once per image); the parent writes them, in chunk order.
+    # The poses come back once per image; the parent alone decides what is stored, in chunk order.
     cache = PoseCache(cache_dir, PoseSettings.model_validate_json(settings_json))
     images = [read_image(path) for path in paths]
     keys = [image_key(image) for image in images]
@@ -86,9 +86,7 @@ def _analyse_chunk(cache_dir: Path, settings_json: str, paths: Sequence[Path]) -
     found: dict[str, Landmarks] = {}
     with PoseEstimator(cache.settings) as estimator:
         for key, image in zip(keys, images, strict=True):
-            stacked = _stack(estimator.estimate(image))
-            if not cache.is_cached(key):
-                found.setdefault(key, stacked)
+            found.setdefault(key, _stack(estimator.estimate(image)))
     return list(found.items())
 
 

@@ -145,9 +145,9 @@ def vary_balloon(cutout: Cutout, hue_shift_deg: float, elongation: float) -> Cut
     """The same real balloon in another colour and shape: its hue rotated, and stretched along its axis.
 
     Balloons are sold in every colour and from round to pear-shaped, while the bank holds a few dozen photos'
-    worth of them; a model that saw only those colours and outlines missed balloons it had not met.
-    Highlights, shading, print and the silhouette's texture stay those of the real photo. Grey, white and
-    clear balloons carry no hue and keep their colour.
+    worth of them. Highlights, shading, print and the silhouette's texture stay those of the real photo.
+    Grey, white and clear balloons carry no hue and keep their colour. Measured on the shipped recipe, pasting
+    half the real balloons this way made eval recall and AP worse (TRAINING.md), so synth leaves it off.
 
     Args:
         cutout: An upright balloon cut-out (body above the neck, as :func:`cut_balloon` returns).
