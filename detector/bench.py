@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detector.analysis import STAGES, FrameAnalyzer
 from detector.confirm import IncidentConfirmer
+from detector.media import read_clip
 from detector.model import LoadedModel
 from detector.pose.estimator import ImageBGR, PoseEstimator
 from detector.settings import AnalysisSettings
@@ -74,26 +75,16 @@ class BenchReport(BaseModel):
 
 def _frames(video: Path, seconds: float | None, frame_width: int | None) -> Iterator[tuple[float, ImageBGR]]:
     """(time in seconds, frame) from the video, optionally rescaled to ``frame_width``."""
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
-        raise ValueError(f"cannot open video {video}")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    index = 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            at_s = index / fps
-            if seconds is not None and at_s >= seconds:
-                return
-            if frame_width is not None and frame.shape[1] != frame_width:
-                height = round(frame.shape[0] * frame_width / frame.shape[1])
-                frame = cv2.resize(frame, (frame_width, height), interpolation=cv2.INTER_AREA)
-            index += 1
-            yield at_s, np.ascontiguousarray(frame, dtype=np.uint8)
-    finally:
-        capture.release()
+    for timestamp_ms, frame in read_clip(video):
+        at_s = timestamp_ms / 1000.0
+        if seconds is not None and at_s >= seconds:
+            return
+        if frame_width is not None and frame.shape[1] != frame_width:
+            height = round(frame.shape[0] * frame_width / frame.shape[1])
+            frame = np.ascontiguousarray(
+                cv2.resize(frame, (frame_width, height), interpolation=cv2.INTER_AREA), dtype=np.uint8
+            )
+        yield at_s, frame
 
 
 def _percentiles(values: list[float]) -> Percentiles:

@@ -173,16 +173,21 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
 
 @app.command()
 def score(
-    paths: list[Path] = typer.Argument(..., help="Images or folders of images to score."),
+    paths: list[Path] = typer.Argument(..., help="Photos, video clips or folders of them to score."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
     model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
 ) -> None:
-    """Print one JSON line per image: {"path", "people", "score"}, through the same code as live detection."""
+    """One JSON line per photo or clip: {"path", "people", "score", "frames"}, by the live detection code."""
+    from detector.media import ImageReadError
     from detector.score import score_paths
 
     settings, loaded = _analysis_and_model(config, model)
-    for line in score_paths(paths, settings, loaded):
-        typer.echo(line.model_dump_json())
+    try:
+        for line in score_paths(paths, settings, loaded):
+            typer.echo(line.model_dump_json())
+    except (FileNotFoundError, ImageReadError) as exc:
+        typer.echo(f"cannot score: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @app.command()

@@ -1,50 +1,51 @@
-"""Score still photos through the same FrameAnalyzer as live detection, one JSON line per image.
+"""Score photos and video clips through the same FrameAnalyzer as live detection, one JSON line per file.
 
-``score`` is the highest balloon-at-mouth probability among the people found, 0.0 when nobody is found.
-Photos are unrelated to each other, so the pose model runs in image mode (no tracking between files) and
-scans every tile of every photo; everything else is the live pipeline unchanged. Nothing is written anywhere.
+For a photo, ``score`` is the highest balloon-at-mouth probability among the people found, 0.0 when nobody
+is found. Photos are unrelated to each other, so the pose model runs in image mode (no tracking between
+files) and scans every tile of every photo; everything else is the live pipeline unchanged.
+
+A clip is analysed frame by frame exactly as a live camera's frames are: the given settings unchanged (the
+camera's pose running mode and tile schedule), with a fresh analyzer per clip because clips are unrelated
+to each other. Its ``score`` is the highest probability of any person in any frame, and
+``people`` the most people found in one frame. Nothing is written anywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
 
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from detector.analysis import FrameAnalyzer
+from detector.media import CLIP_SUFFIXES, IMAGE_SUFFIXES, ImageReadError, is_clip, read_clip
 from detector.model import LoadedModel
 from detector.settings import AnalysisSettings, PoseSettings
 
-IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-
 
 class ScoreLine(BaseModel):
-    """The score of one image: ``{"path": ..., "people": n, "score": p}``."""
+    """The score of one photo or clip: ``{"path": ..., "people": n, "score": p, "frames": f}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: str = Field(description="The image path as given or found in a folder.")
-    people: int = Field(ge=0, description="People found by the pose stage.")
+    path: str = Field(description="The photo or clip path as given or found in a folder.")
+    people: int = Field(ge=0, description="People found by the pose stage (in a clip: the most in one frame).")
     score: float = Field(ge=0.0, le=1.0, description="Highest balloon-at-mouth probability; 0.0 if nobody.")
-
-
-class ImageReadError(ValueError):
-    """A path that should be an image could not be read as one."""
+    frames: int = Field(default=1, ge=1, description="Frames analysed: 1 for a photo, every frame of a clip.")
 
 
 def expand_paths(paths: Sequence[Path]) -> Iterator[Path]:
-    """Yield image files: files as given, folders walked recursively (sorted, image suffixes only).
+    """Yield photo and clip files: files as given, folders walked recursively (sorted, known suffixes only).
 
     Raises:
         FileNotFoundError: if a path does not exist.
     """
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            known = IMAGE_SUFFIXES | CLIP_SUFFIXES
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in known)
         elif path.is_file():
             yield path
         else:
@@ -60,27 +61,47 @@ def still_photo_pose(pose: PoseSettings) -> PoseSettings:
 
 
 def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: LoadedModel) -> Iterator[ScoreLine]:
-    """Score images (and folders of images) with the live analysis code.
+    """Score photos and clips (and folders of them) with the live analysis code.
 
     Args:
-        paths: image files or folders.
-        settings: analysis settings; the pose stage is switched to image mode for unrelated photos.
+        paths: photo or clip files, or folders.
+        settings: the live analysis settings; for photos the pose stage is switched to image mode, clips use
+            them unchanged.
         model: the verified classifier.
 
     Yields:
-        One ScoreLine per image, in order.
+        One ScoreLine per photo or clip, in order.
 
     Raises:
         FileNotFoundError: for a path that does not exist.
-        ImageReadError: for a file that is not a readable image.
+        ImageReadError: for a file that is not a readable photo or clip.
     """
     # Unrelated photos: no tracking between them, and every tile scanned on each one.
     still = settings.model_copy(update={"pose": still_photo_pose(settings.pose)})
     with FrameAnalyzer(still, model) as analyzer:
         for path in expand_paths(paths):
+            if is_clip(path):
+                yield score_clip(path, settings, model)
+                continue
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if frame is None:
                 raise ImageReadError(f"cannot read {path} as an image")
             analysis = analyzer.analyze(np.ascontiguousarray(frame, dtype=np.uint8))
             best = max((person.balloon_score for person in analysis.people), default=0.0)
             yield ScoreLine(path=str(path), people=len(analysis.people), score=round(float(best), 4))
+
+
+def score_clip(path: Path, settings: AnalysisSettings, model: LoadedModel) -> ScoreLine:
+    """Score one clip: every frame through a fresh live analyzer, the highest person score of any frame.
+
+    Raises:
+        ImageReadError: if the clip cannot be read.
+    """
+    best, people, frames = 0.0, 0, 0
+    with FrameAnalyzer(settings, model) as analyzer:
+        for timestamp_ms, frame in read_clip(path):
+            analysis = analyzer.analyze(frame, timestamp_ms)
+            best = max([best, *(person.balloon_score for person in analysis.people)])
+            people = max(people, len(analysis.people))
+            frames += 1
+    return ScoreLine(path=str(path), people=people, score=round(float(best), 4), frames=frames)

@@ -6,7 +6,11 @@ the photo is a negative ("bystander"), except, in a positive image, people whose
 composite: their crop can hold part of the pasted balloon, so they are left out rather than taught as
 negatives. A positive whose carrier the pose model no longer finds is counted as missed, not invented. For
 a real image every person gets the image's label (a real positive with several people is ambiguous and
-skipped). Crops are written to one ``.npz`` file under a work folder outside the repository.
+skipped). A negative clip gives the crops of everyone in every ``CLIP_FRAME_STEP``-th frame (read by the
+detector's own clip reader), all negative. A positive clip is labelled as a whole and does not say in which
+frames the balloon is at the mouth, so it is left out of training (and logged); it counts in evaluation,
+where the clip is scored as a whole. Crops are written to one ``.npz`` file under a work folder outside the
+repository.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
+from detector.media import is_clip, read_clip
 from nitrosignal.modelcard import CropSpec
-from training.dataset import Dataset, load_dataset
+from training.dataset import Dataset, LabelRow, load_dataset
 from training.frontend import PoseCache, body_scale_px, mouth_crop, mouth_point, read_image, still_pose_settings
 from training.synth.writer import read_meta
 
@@ -40,6 +45,8 @@ CARRIER_SCALE_RATIO = 1.6
 # In a positive composite, other people whose mouth lies within this many body scales of the composite's
 # mouth are ambiguous (a neighbour's crop, or the carrier found at a shifted mouth, shows the balloon).
 AMBIGUOUS_NEAR_SCALES = 1.5
+# A negative clip contributes every this-many-th frame: neighbouring frames are near copies of each other.
+CLIP_FRAME_STEP = 10
 # Bumped whenever the labelling rules above change, so cached crops are cut again.
 LABELLING_VERSION = "4"
 
@@ -102,6 +109,36 @@ class PeopleLabels:
     people: list[tuple[int, str] | None]
 
 
+def _distances(mouths: list[tuple[float, float]], target_mouth: tuple[float, float]) -> list[float]:
+    target = np.asarray(target_mouth)
+    return [float(np.linalg.norm(np.asarray(mouth) - target)) for mouth in mouths]
+
+
+def find_carrier(
+    mouths: list[tuple[float, float]], scales: list[float], target_mouth: tuple[float, float], target_scale: float
+) -> int:
+    """Index of the person carrying a composite, or -1 when pose lost them.
+
+    The carrier is the person whose mouth is nearest the pasted one, within CARRIER_MATCH_SCALES of the
+    carrier's body scale, and of about the carrier's size (CARRIER_SCALE_RATIO).
+
+    Args:
+        mouths: Each person's mouth in pixels.
+        scales: Each person's body scale in pixels.
+        target_mouth: The mouth the object was pasted at.
+        target_scale: The carrier's body scale on the untouched photo.
+    """
+    carrier_scale = max(float(target_scale), 1.0)
+    pixels = _distances(mouths, target_mouth)
+    candidates = [
+        index
+        for index, (distance, scale) in enumerate(zip(pixels, scales, strict=True))
+        if distance <= CARRIER_MATCH_SCALES * carrier_scale
+        and 1 / CARRIER_SCALE_RATIO <= max(scale, 1.0) / carrier_scale <= CARRIER_SCALE_RATIO
+    ]
+    return min(candidates, key=lambda index: pixels[index]) if candidates else -1
+
+
 def label_people(
     mouths: list[tuple[float, float]],
     scales: list[float],
@@ -127,16 +164,9 @@ def label_people(
         return PeopleLabels(0 if label == 1 else -1, [(label, category)] * count)
     if count == 0:
         return PeopleLabels(-1, [])
-    target = np.asarray(target_mouth)
     carrier_scale = max(float(target_scale or 1.0), 1.0)
-    pixels = [float(np.linalg.norm(np.asarray(mouth) - target)) for mouth in mouths]
-    candidates = [
-        index
-        for index, (distance, scale) in enumerate(zip(pixels, scales, strict=True))
-        if distance <= CARRIER_MATCH_SCALES * carrier_scale
-        and 1 / CARRIER_SCALE_RATIO <= max(scale, 1.0) / carrier_scale <= CARRIER_SCALE_RATIO
-    ]
-    carrier = min(candidates, key=lambda index: pixels[index]) if candidates else -1
+    pixels = _distances(mouths, target_mouth)
+    carrier = find_carrier(mouths, scales, target_mouth, carrier_scale)
     near = AMBIGUOUS_NEAR_SCALES * carrier_scale
     people: list[tuple[int, str] | None] = []
     for index, distance in enumerate(pixels):
@@ -181,8 +211,18 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None, pose_wor
     labels, categories, splits, image_index, scales = [], [], [], [], []
     missed = []
     with PoseCache(cache_dir) as poses:
-        poses.prefetch([dataset.image_path(row) for row in dataset.rows], pose_workers)
+        poses.prefetch([dataset.image_path(row) for row in dataset.rows if not is_clip(row.path)], pose_workers)
         for index, row in enumerate(tqdm(dataset.rows, desc="crops", unit="img")):
+            if is_clip(row.path):
+                missed.append(False)
+                for frame_crop, frame_scale in _negative_clip_crops(dataset, row, spec, poses):
+                    crops.append(frame_crop)
+                    labels.append(0)
+                    categories.append(row.category)
+                    splits.append(row.split or "")
+                    image_index.append(index)
+                    scales.append(frame_scale)
+                continue
             image = read_image(dataset.image_path(row))
             people = poses.poses(image)
             label = 1 if row.label == "positive" else 0
@@ -234,6 +274,24 @@ def cut_crops(dataset: Dataset, spec: CropSpec, cache_dir: Path | None, pose_wor
     if cache_dir is not None:
         result.save(cache_dir / f"crops-{cache_key(dataset, spec)}.npz")
     return result
+
+
+def _negative_clip_crops(
+    dataset: Dataset, row: LabelRow, spec: CropSpec, poses: PoseCache
+) -> list[tuple[NDArray[np.uint8], float]]:
+    """Crops and body scales of everyone in every CLIP_FRAME_STEP-th frame of a negative clip; none for a positive."""
+    if row.label == "positive":
+        log.warning("%s: a positive clip does not say which frames show the balloon; left out of training", row.path)
+        return []
+    out = []
+    for frame_number, (_, frame) in enumerate(read_clip(dataset.image_path(row))):
+        if frame_number % CLIP_FRAME_STEP:
+            continue
+        for pose in poses.poses(frame):
+            crop = mouth_crop(frame, pose, spec)
+            if crop is not None:
+                out.append((crop, body_scale_px(pose)))
+    return out
 
 
 def crops_for(root: Path, spec: CropSpec, cache_dir: Path | None, pose_workers: int = 1) -> CropSet:

@@ -1,4 +1,4 @@
-"""The dataset format: a folder of images with ``labels.csv`` and ``dataset.yaml`` provenance.
+"""The dataset format: a folder of images or video clips with ``labels.csv`` and ``dataset.yaml`` provenance.
 
 ``labels.csv`` has the columns ``path,label[,category][,split]`` (the same format as the shared eval set);
 ``label`` is ``positive`` (a balloon held at the mouth) or ``negative``. ``dataset.yaml`` records, per
@@ -34,7 +34,11 @@ class _Strict(BaseModel):
 class LabelRow(_Strict):
     """One labelled image of a dataset."""
 
-    path: str = Field(description="Image path relative to the dataset folder, with forward slashes.")
+    path: str = Field(
+        description="Image or clip path relative to the dataset folder, with forward slashes. A clip "
+        "(detector.media.CLIP_SUFFIXES) is labelled as a whole: positive when a balloon is held at the mouth "
+        "at some moment in it."
+    )
     label: Label
     category: str = Field(default="", description="Look-alike or content category, e.g. smoking_vaping.")
     split: Split | None = Field(default=None, description="Optional fixed split; empty lets training choose.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from detector.cli import app
     [
         ("validate", "line and column"),
         ("run", "--exit-at-end"),
-        ("score", "JSON line per image"),
+        ("score", "JSON line per photo or clip"),
         ("bench", "peak RSS"),
         ("check", "one heartbeat"),
         ("scan", "false alarms"),
@@ -55,6 +56,27 @@ def test_score_prints_one_json_line_per_image() -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [Path(line["path"]).name for line in lines] == ["demo_person.jpg", "astronaut.png"]
     assert all(line["people"] == 1 and 0.0 <= line["score"] <= 1.0 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.jpg", None, "cannot score: no such file or folder: .*missing.jpg"),
+        ("notes.jpg", b"not a photo", "cannot score: cannot read .*notes.jpg as an image"),
+        ("clip.mp4", b"not a video", "cannot score: cannot read .*clip.mp4 as a video clip"),
+    ],
+)
+def test_score_refuses_what_it_cannot_read_with_a_clear_error(
+    tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    result = CliRunner().invoke(app, ["score", str(ASSETS / "demo_person.jpg"), str(tmp_path / name)])
+    assert result.exit_code == 2
+    # The readable photo before it is still scored; the error names the file, without a traceback.
+    assert [json.loads(line)["people"] for line in result.stdout.splitlines() if line.startswith("{")] == [1]
+    assert re.search(message, result.stderr)
+    assert "Traceback" not in result.output
 
 
 def test_scan_counts_confirmed_alerts_per_video(tmp_path: Path) -> None:
