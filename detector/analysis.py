@@ -19,7 +19,7 @@ from detector.evidence.crop import mouth_crop, to_model_input
 from detector.evidence.geometry import HandMouth, hand_to_mouth
 from detector.model import LoadedModel
 from detector.pose.estimator import ImageBGR, PersonPose, PoseEstimator
-from detector.settings import AnalysisSettings
+from detector.settings import AnalysisSettings, EvidenceSettings
 
 STAGES = ("pose", "evidence", "classify")
 
@@ -65,6 +65,23 @@ def _timed(stage_ms: dict[str, float], stage: str) -> Iterator[None]:
         yield
     finally:
         stage_ms[stage] = stage_ms.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0
+
+
+def gated_people(measures: list[HandMouth], evidence: EvidenceSettings) -> list[int]:
+    """Indices of the people the classifier runs for: big enough, a hand near the mouth; nearest hand first.
+
+    Args:
+        measures: each person's hand-to-mouth measurement, in pose order.
+        evidence: the gate's settings.
+    """
+    candidates = [
+        (m.ratio, index)
+        for index, m in enumerate(measures)
+        if m.ratio is not None
+        and m.ratio <= evidence.hand_mouth_max_ratio
+        and m.body_scale_px >= evidence.min_body_scale_px
+    ]
+    return [index for _, index in sorted(candidates)[: evidence.max_classified_people]]
 
 
 class FrameAnalyzer:
@@ -130,16 +147,7 @@ class FrameAnalyzer:
         return FrameAnalysis(people=people, stage_ms=stage_ms, frame_size=(width, height))
 
     def _gate(self, measures: list[HandMouth]) -> list[int]:
-        """Indices of people worth classifying: big enough, hand near the mouth; nearest hand first."""
-        evidence = self._settings.evidence
-        candidates = [
-            (m.ratio, index)
-            for index, m in enumerate(measures)
-            if m.ratio is not None
-            and m.ratio <= evidence.hand_mouth_max_ratio
-            and m.body_scale_px >= evidence.min_body_scale_px
-        ]
-        return [index for _, index in sorted(candidates)[: evidence.max_classified_people]]
+        return gated_people(measures, self._settings.evidence)
 
     def _classify(self, frame_bgr: ImageBGR, poses: list[PersonPose]) -> list[float]:
         spec = self._model.card.input

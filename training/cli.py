@@ -195,11 +195,18 @@ def evaluate(
     target_precision: float = typer.Option(0.95, help="Precision for which the threshold is reported."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
-    """Score images with the detector's own code; AP, PR/ROC, calibration, FPR per category, size bins."""
+    """Score photos and clips with the detector's code: AP, PR/ROC, calibration, FPR per category, size bins, misses."""
     _logging(False)
+    from detector.media import ImageReadError
+    from detector.model import ModelLoadError
+    from training.dataset import DatasetError
     from training.evaluate import run_evaluation
 
-    metrics = run_evaluation(list(data), model, out, work / "cache", target_precision)
+    try:
+        metrics = run_evaluation(list(data), model, out, work / "cache", target_precision)
+    except (DatasetError, ModelLoadError, ImageReadError, FileNotFoundError) as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
     typer.echo(json.dumps({k: metrics[k] for k in ("recall", "fpr_real_negatives", "average_precision", "threshold")}))
     typer.echo(f"report: {out / 'report.md'}")
 

@@ -1,12 +1,14 @@
-"""``nitrosignal train evaluate``: honest figures for a model on one or more labelled image folders.
+"""``nitrosignal train evaluate``: honest figures for a model on one or more labelled image or clip folders.
 
 Per image, the score is the detector's own rule, computed by ``detector.score.score_paths`` (the live
 analysis code: pose, hand-at-mouth gate, crop, classifier): the highest balloon-at-mouth probability among
-the people found. From those scores: average precision, PR and ROC curves, the threshold for a target
-precision, recall and the false-positive rate at the card's operating threshold, the FPR per category (each
-look-alike on its own) and a reliability plot. Per person-size bin the classifier is also scored on every
-person's crop (cut by the detector's crop code), so small-person weaknesses show. Writes Markdown, HTML,
-PNG plots and ``metrics.json``.
+the people found. A clip counts as one item, scored by the same function frame by frame with the live
+settings: the highest probability in any frame. From those scores: average precision, PR and ROC curves,
+the threshold for a target precision, recall and the false-positive rate at the card's operating
+threshold, the FPR per category (each look-alike on its own) and a reliability plot. Per person-size bin
+the classifier is also scored on every person's crop (cut by the detector's crop code), so small-person
+weaknesses show. Each missed synthetic positive is put down to the stage that lost it
+(``training.misses``). Writes Markdown, HTML, PNG plots and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from training.metrics import (  # noqa: E402
     roc_curve,
     threshold_for_precision,
 )
+from training.misses import MissedPositive, count_reasons, explain_misses  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def load_for_eval(root: Path) -> Dataset:
 
 
 def score_images(datasets: list[Dataset], model: LoadedModel, settings: AnalysisSettings) -> ImageScores:
-    """Score every image with the detector's ``score_paths`` (one pass, image-mode pose)."""
+    """Score every image (image-mode pose) and clip (the live settings) with the detector's ``score_paths``."""
     rows = [(d, r) for d in datasets for r in d.rows]
     lines = list(score_paths([d.image_path(r) for d, r in rows], settings, model))
     return ImageScores(
@@ -100,6 +103,18 @@ def score_images(datasets: list[Dataset], model: LoadedModel, settings: Analysis
         people=np.asarray([line.people for line in lines], dtype=np.int64),
         synthetic=np.asarray([r.path.startswith(SYNTH_PREFIX) for _, r in rows], dtype=np.bool_),
     )
+
+
+def _explain_misses(
+    datasets: list[Dataset], scores: ImageScores, threshold: float, settings: AnalysisSettings, cache_dir: Path | None
+) -> list[MissedPositive]:
+    by_path = dict(zip(scores.paths, scores.scores.tolist(), strict=True))
+    missed = []
+    for dataset in datasets:
+        own = {row.path: by_path[f"{dataset.root.name}/{row.path}"] for row in dataset.rows}
+        for miss in explain_misses(dataset, own, threshold, settings, cache_dir):
+            missed.append(miss.model_copy(update={"path": f"{dataset.root.name}/{miss.path}"}))
+    return missed
 
 
 def size_bins(crop_sets: list[CropSet], model: LoadedModel, threshold: float) -> list[dict[str, Any]]:
@@ -266,6 +281,21 @@ def _markdown(metrics: dict[str, Any], model: LoadedModel, plots: list[str]) -> 
         f"| {r['bin_px']} | {r['positives']} | {r['recall']:.3f} | {r['negatives']} | {r['fpr']:.3f} |"
         for r in metrics["size_bins"]
     ]
+    lines += [
+        "",
+        "## Why synthetic positives were missed (the first stage that lost them)",
+        "",
+        "| reason | positives |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {reason} | {count} |" for reason, count in metrics["missed_positives_by_reason"].items()]
+    if metrics["missed_positives"]:
+        lines += ["", "| missed positive | score | reason | mouth shift (body scales) |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {m['path']} | {m['score']:.4f} | {m['reason']} | "
+            f"{'-' if m['mouth_shift_scales'] is None else format(m['mouth_shift_scales'], '.2f')} |"
+            for m in metrics["missed_positives"]
+        ]
     lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
     return "\n".join(lines) + "\n"
 
@@ -317,12 +347,16 @@ def run_evaluation(
     """
     model = load_model(model_path)
     datasets = [load_for_eval(root) for root in data]
-    scores = score_images(datasets, model, AnalysisSettings())
+    settings = AnalysisSettings()
+    scores = score_images(datasets, model, settings)
     threshold = model.card.threshold
     metrics = compute_metrics(scores, threshold, target_precision)
     crop_sets = [cut_crops(d, model.card.input, cache_dir) for d in datasets]
     metrics["size_bins"] = size_bins(crop_sets, model, threshold)
     metrics["positives_lost_by_pose"] = int(sum(int(c.missed_positive.sum()) for c in crop_sets))
+    missed = _explain_misses(datasets, scores, threshold, settings, cache_dir)
+    metrics["missed_positives_by_reason"] = count_reasons(missed)
+    metrics["missed_positives"] = [m.model_dump() for m in missed]
     metrics["model"] = {"id": model.card.id, "version": model.card.version, "sha256": model.card.sha256}
     out.mkdir(parents=True, exist_ok=True)
     plots = _plots(scores, threshold, out)

@@ -137,7 +137,10 @@ def default_model(
         "val_ap": fit.val_ap,
         "train_crops": int(len(crops.labels)),
         "train_positive_crops": int(crops.labels.sum()),
-        "eval": {k: metrics[k] for k in ("real_positives", "size_bins", "positives_lost_by_pose")},
+        "eval": {
+            k: metrics[k]
+            for k in ("real_positives", "size_bins", "positives_lost_by_pose", "missed_positives_by_reason")
+        },
         "note": "Training positives include procedurally rendered balloons (training.synth.rendered) as well as "
         "real balloons cut from photos; eval positives use only eval people and eval balloons.",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,33 @@ def test_check_reports_balance_of_a_synth_dataset(synth_dataset: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(synth_dataset)])
     assert result.exit_code == 0, result.output
     assert "provenance OK" in result.output and "positive" in result.output and "sources:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("labels", "files", "model", "message"),
+    [
+        ("path,label\nc.mp4,negative\n", {"c.mp4": b"not a video"}, None, "cannot read .*c.mp4 as a video clip"),
+        ("path,label\nmissing.jpg,negative\n", {}, None, "missing.jpg"),
+        ("path\na.jpg\n", {"a.jpg": b"x"}, None, "header must start with path,label"),
+        ("path,label\na.jpg,negative\n", {"a.jpg": b"x"}, "none.pt", "model file not found"),
+    ],
+)
+def test_evaluate_refuses_unreadable_input_with_a_clear_error(
+    tmp_path: Path, labels: str, files: dict[str, bytes], model: str | None, message: str
+) -> None:
+    from detector.model import default_model_path
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "labels.csv").write_text(labels)
+    for name, content in files.items():
+        (data / name).write_bytes(content)
+    model_path = tmp_path / model if model else default_model_path()
+    args = ["evaluate", "--data", str(data), "--model", str(model_path), "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(app, [*args, "--work", str(tmp_path / "w")])
+    assert result.exit_code == 1, result.output
+    assert re.search("REFUSED: .*" + message, result.output)
+    assert "Traceback" not in result.output
 
 
 def test_import_boxes_needs_an_input(tmp_path: Path) -> None:

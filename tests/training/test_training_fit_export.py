@@ -105,6 +105,18 @@ def test_evaluate_writes_the_report(synth_dataset: Path, work_cache: Path, tmp_p
     # Every real negative category is reported on its own; bins cover the people found.
     assert set(metrics["fpr_by_category"]) == {"smoking_vaping", "person_no_balloon"}
     assert sum(row["positives"] + row["negatives"] for row in metrics["size_bins"]) > 0
+    # Every missed synthetic positive is put down to one stage.
+    lines = [json.loads(line) for line in (tmp_path / "report" / "scores.jsonl").read_text().splitlines()]
+    below = {
+        line["path"]
+        for line in lines
+        if line["label"] == 1 and line["path"].startswith("ds/images/") and line["score"] < metrics["threshold"]
+    }
+    assert {miss["path"] for miss in metrics["missed_positives"]} == below
+    assert sum(metrics["missed_positives_by_reason"].values()) == len(below)
+    assert below, "a one-epoch model misses positives, so the miss analysis and its table are exercised"
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert all(f"| {path} |" in report for path in below)
     assert "<table" in (tmp_path / "report" / "report.html").read_text()
 
 

@@ -5,21 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
+from training_support import DEMO, demo_with_balloon, write_clip  # type: ignore[import-not-found, unused-ignore]
 
 from detector.model import default_model_path, load_model
 from detector.score import score_paths
 from detector.settings import AnalysisSettings
 from nitrosignal.modelcard import read_card
 from training.export import load_public_key, verify_card
-from training.frontend import PoseCache, read_image
-from training.synth.composite import composite_balloon, sprite_cutout
-from training.synth.placement import person_from_pose
-from training.synth.rendered import render_balloon
+from training.frontend import read_image
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "nitrosignal" / "assets" / "demo_person.jpg"
 
 
 def test_shipped_model_is_trained_and_signed() -> None:
@@ -39,13 +35,25 @@ def test_shipped_model_is_trained_and_signed() -> None:
 def test_rendered_balloon_at_the_demo_mouth_is_detected(
     tmp_path: Path, colour: tuple[int, int, int], angle: float, width: float
 ) -> None:
-    image = read_image(DEMO)
-    with PoseCache(None) as poses:
-        person = max((person_from_pose(p) for p in poses.poses(image)), key=lambda p: p.scale)
-    sprite = render_balloon(int(person.scale * width * 1.5), colour, np.random.default_rng(1))
-    composite = composite_balloon(image, sprite_cutout(sprite, "test"), person.mouth, person.scale * width, angle, 0.4)
     path = tmp_path / "demo_with_balloon.jpg"
-    cv2.imwrite(str(path), composite)
+    cv2.imwrite(str(path), demo_with_balloon(colour, angle, width))
     model = load_model(default_model_path())
     with_balloon, without = score_paths([path, DEMO], AnalysisSettings(), model)
     assert with_balloon.score >= model.card.threshold > without.score
+
+
+@pytest.mark.parametrize(
+    ("plain_frames", "balloon_frames", "detected"),
+    [(4, 4, True), (0, 3, True), (6, 0, False)],
+)
+def test_a_clip_is_detected_when_some_frames_show_the_balloon(
+    tmp_path: Path, plain_frames: int, balloon_frames: int, detected: bool
+) -> None:
+    """A clip (the dataset format's other medium) is scored as a whole, through the live analyzer."""
+    plain = read_image(DEMO)
+    frames = [plain] * plain_frames + [demo_with_balloon((230, 30, 40), 180.0, 0.45)] * balloon_frames
+    clip = write_clip(tmp_path / "raise.avi", frames)
+    model = load_model(default_model_path())
+    (line,) = score_paths([clip], AnalysisSettings(), model)
+    assert line.frames == len(frames)
+    assert (line.score >= model.card.threshold) is detected
