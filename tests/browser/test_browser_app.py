@@ -340,3 +340,39 @@ def test_configured_tile_server_is_used_only_when_set(
     expect(page.locator("#geo-link")).to_have_attribute(
         "href", "geo:52.11331,4.27997?q=52.11331,4.27997(Boulevard%20noord)"
     )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "held_path", ["/api/v1/incidents?state=open", "/api/v1/cameras"], ids=["incident list held", "camera list held"]
+)
+def test_a_late_answer_for_the_previous_screen_does_not_replace_the_current_one(
+    platform: LivePlatform, page: Page, held_path: str
+) -> None:
+    """Navigating while a screen still waits for the API: the answer, when it comes, is dropped."""
+    platform.add_demo_cameras()
+    platform.add_user("coordinator.devries", roles=[Role.coordinator])
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if held or not route.request.url.endswith(held_path):
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/v1/**", hold_first)
+    login(page, "coordinator.devries")
+    for _ in range(100):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the first screen asked for its list"
+    expect(page.locator("html")).to_have_attribute("data-drawing", "1")
+    page.get_by_role("link", name="Overzicht").click()
+    expect(page.locator("h1")).to_have_text("Overzicht meldingen")
+
+    held[0].continue_()
+    expect(page.locator("html")).to_have_attribute("data-drawing", "0")
+    expect(page.locator("h1")).to_have_text("Overzicht meldingen")
+    expect(page.locator("#stat-open")).to_have_text("0")
+    assert page.locator("#incident-list").count() == 0, "the incident list was not drawn over the overview"

@@ -28,22 +28,17 @@ const NAV = [
   { href: "/app/settings", key: "nav.settings" },
 ];
 
-/** Shared state and services handed to every view. */
+/** Shared state and services; every view gets it through its screenContext. */
 const ctx = {
   me: null,
   incidents: new Map(), // id -> IncidentOut, the officer's visible incidents
   events: new EventTarget(),
   live: null,
   cleanups: [],
+  drawing: 0, // views still waiting for the API; the browser tests wait for 0
   navigate,
   hasRole(...roles) {
     return Boolean(ctx.me) && (ctx.me.roles || []).some((r) => roles.includes(r));
-  },
-  /** Listen to an app event ("incident", "language") until the next navigation. */
-  on(type, fn) {
-    const handler = (event) => fn(event.detail);
-    ctx.events.addEventListener(type, handler);
-    ctx.cleanups.push(() => ctx.events.removeEventListener(type, handler));
   },
   /** Store an incident version from a fetch or the stream and tell the views. */
   upsertIncident(incident) {
@@ -112,7 +107,47 @@ function renderNav() {
   nav.hidden = false;
 }
 
+let screen = 0; // which navigation the visible screen belongs to
+
+/**
+ * The view's context for one navigation. A view that is still waiting for the API when the user moves on
+ * must not draw over the next screen or leave listeners behind: once its navigation is superseded, its
+ * render is dropped and whatever it registers is undone at once.
+ */
+function screenContext(token) {
+  const current = () => token === screen;
+  const cleanups = { push: (fn) => (current() ? ctx.cleanups.push(fn) : fn()) };
+  const own = {
+    cleanups,
+    /** Listen to an app event ("incident", "reconnected") until the next navigation. */
+    on(type, fn) {
+      const handler = (event) => fn(event.detail);
+      ctx.events.addEventListener(type, handler);
+      cleanups.push(() => ctx.events.removeEventListener(type, handler));
+    },
+    /** Draw the screen, unless the user has moved on. */
+    render(...children) {
+      if (current()) render(...children);
+    },
+  };
+  // Shared state (caches such as ctx.cameras) is read from and written to the one app context.
+  return new Proxy(ctx, {
+    get: (target, key) => (Object.hasOwn(own, key) ? own[key] : target[key]),
+    set: (target, key, value) => {
+      target[key] = value;
+      return true;
+    },
+  });
+}
+
+/** Count the views still waiting for the API, on <html data-drawing> for the browser tests. */
+function showDrawing(change) {
+  ctx.drawing += change;
+  document.documentElement.dataset.drawing = String(ctx.drawing);
+}
+
 async function route() {
+  const token = ++screen;
   for (const cleanup of ctx.cleanups.splice(0)) cleanup();
   const path = location.pathname;
   const match = ROUTES.map((r) => ({ r, m: path.match(r.path) })).find((x) => x.m) || { r: ROUTES[0], m: [] };
@@ -134,11 +169,14 @@ async function route() {
     }
   }
   renderNav();
+  showDrawing(+1);
   try {
     const module = await import(`./views/${match.r.view}.js`);
-    await module.view(ctx, match.m.slice(1));
+    await module.view(screenContext(token), match.m.slice(1));
   } catch (error) {
-    showError(error);
+    if (token === screen) showError(error);
+  } finally {
+    showDrawing(-1);
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
 
 import { api, asList } from "../api.js";
 import { formatTime, t } from "../i18n.js";
-import { badge, h, render } from "../ui.js";
+import { badge, h } from "../ui.js";
 import { cameraSketch } from "./location.js";
 
 const STATUS_KIND = {
@@ -22,7 +22,7 @@ export async function view(ctx) {
   const sorted = [...cameras].sort((a, b) =>
     STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || String(a.name).localeCompare(String(b.name)));
   const sites = [...new Set(cameras.map((c) => c.site).filter(Boolean))];
-  render(
+  ctx.render(
     h("h1", {}, t("cameras.title")),
     h("ul", { class: "stats stats-inline", id: "camera-counts" },
       STATUS_ORDER.filter((s) => counts[s] > 0).map((s) =>

@@ -2,7 +2,7 @@
 
 import { api, asList } from "../api.js";
 import { formatAge, formatDuration, formatTime, t } from "../i18n.js";
-import { h, render } from "../ui.js";
+import { h } from "../ui.js";
 import { cameraIndex, cameraLabel, newestFirst, stateBadge, zoneLabel } from "./shared.js";
 
 function seconds(from, to) {
@@ -80,5 +80,5 @@ export async function view(ctx) {
     draw();
   });
   draw();
-  render(h("h1", {}, t("overview.title")), section);
+  ctx.render(h("h1", {}, t("overview.title")), section);
 }

@@ -3,7 +3,7 @@
 
 import { api, ApiError, asList } from "../api.js";
 import { formatAge, formatTime, t } from "../i18n.js";
-import { h, render, toast } from "../ui.js";
+import { h, toast } from "../ui.js";
 import { locationSection } from "./location.js";
 import {
   cameraIndex, cameraLabel, confidenceLabel, definitionList, peopleLabel, stateBadge, zoneLabel,
@@ -240,7 +240,7 @@ export async function view(ctx, [id]) {
   });
 
   const camera = cameras.get(incident.camera_id);
-  render(
+  ctx.render(
     h("p", { class: "back" }, h("a", { href: "/app/", "data-link": true }, `← ${t("nav.back_to_list")}`)),
     h("h1", {}, zoneLabel(incident)),
     status,

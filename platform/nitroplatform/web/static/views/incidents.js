@@ -3,7 +3,7 @@
 import { api, asList } from "../api.js";
 import { formatAge, t } from "../i18n.js";
 import { pushState, subscribePush } from "../push.js";
-import { h, render, toast } from "../ui.js";
+import { h, toast } from "../ui.js";
 import { cameraIndex, cameraLabel, confidenceLabel, newestFirst, peopleLabel, stateBadge, zoneLabel } from "./shared.js";
 
 function card(incident, cameras) {
@@ -68,7 +68,7 @@ export async function view(ctx) {
   }, 15000);
   ctx.cleanups.push(() => clearInterval(timer));
 
-  render(
+  ctx.render(
     h("div", { class: "page-head" }, h("h1", {}, t("incidents.title")), count),
     empty,
     list,

@@ -2,7 +2,7 @@
 
 import { api, ApiError, rememberCsrfToken } from "../api.js";
 import { t } from "../i18n.js";
-import { h, render } from "../ui.js";
+import { h } from "../ui.js";
 
 function safeNext() {
   const next = new URLSearchParams(location.search).get("next") || "/app/";
@@ -56,7 +56,7 @@ export async function view(ctx) {
       password.select();
     }
   });
-  render(
+  ctx.render(
     h("h1", {}, t("login.title")),
     h("p", { class: "lead" }, t("login.intro")),
     form,

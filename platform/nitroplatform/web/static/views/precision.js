@@ -3,7 +3,7 @@
 
 import { api, asList } from "../api.js";
 import { formatPercent, t } from "../i18n.js";
-import { h, render, svg } from "../ui.js";
+import { h, svg } from "../ui.js";
 
 /** Normalise the platform's rows to {model, camera, confirmed, falseAlarms, precision, n}. */
 export function normaliseRows(data) {
@@ -80,10 +80,10 @@ function chart(groups) {
   return root;
 }
 
-export async function view() {
+export async function view(ctx) {
   const rows = normaliseRows(await api("/precision"));
   const groups = group(rows);
-  render(
+  ctx.render(
     h("h1", {}, t("precision.title")),
     h("p", { class: "lead" }, t("precision.intro")),
     groups.length === 0 ? h("p", { class: "empty", id: "precision-empty" }, t("precision.none")) : [

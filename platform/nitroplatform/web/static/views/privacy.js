@@ -3,7 +3,7 @@
 
 import { api, asList } from "../api.js";
 import { formatTime, t } from "../i18n.js";
-import { h, render } from "../ui.js";
+import { h } from "../ui.js";
 
 function detailText(detail) {
   if (!detail || typeof detail !== "object") return detail ? String(detail) : "";
@@ -52,7 +52,7 @@ export async function view(ctx) {
       auditSection.append(h("p", { class: "empty" }, t("common.unavailable")));
     }
   }
-  render(
+  ctx.render(
     h("h1", {}, t("privacy.title")),
     h("p", { class: "lead" }, t("privacy.intro")),
     h("ul", { class: "link-list" },

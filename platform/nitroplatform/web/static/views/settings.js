@@ -2,7 +2,7 @@
 
 import { currentLanguage, setLanguage, t } from "../i18n.js";
 import { pushState, subscribePush } from "../push.js";
-import { h, render, toast } from "../ui.js";
+import { h, toast } from "../ui.js";
 import { definitionList } from "./shared.js";
 
 export async function view(ctx) {
@@ -28,7 +28,7 @@ export async function view(ctx) {
     ["nl", "en"].map((lang) => h("option", { value: lang, selected: lang === currentLanguage(), lang }, t(`language.${lang}`))));
   language.addEventListener("change", () => setLanguage(language.value));
   const me = ctx.me || {};
-  render(
+  ctx.render(
     h("h1", {}, t("settings.title")),
     h("section", { class: "card" }, h("h2", {}, t("settings.account")), definitionList([
       [t("settings.user"), me.display_name || me.username || (me.user && (me.user.display_name || me.user.username)) || "—"],

@@ -2,7 +2,7 @@
 
 import { api, ApiError, asList } from "../api.js";
 import { formatDuration, formatTime, t } from "../i18n.js";
-import { h, render, toast } from "../ui.js";
+import { h, toast } from "../ui.js";
 import { cameraIndex, definitionList } from "./shared.js";
 
 function minuteLabel(minute) {
@@ -112,7 +112,7 @@ export async function view(ctx) {
   const teamsById = new Map(teams.items.map((team) => [team.id, team]));
   const teamName = (id) => (teamsById.get(id) ? teamsById.get(id).name : String(id ?? "—"));
   const unavailable = h("p", { class: "empty" }, t("common.unavailable"));
-  render(
+  ctx.render(
     h("h1", {}, t("teams.title")),
     h("section", { "aria-labelledby": "teams-h" }, h("h2", { id: "teams-h" }, t("teams.teams")),
       teams.error ? unavailable.cloneNode(true) : h("ul", { class: "card-list", id: "team-list" },
