@@ -287,16 +287,31 @@ def default_model_command(
     ),
     seed: int = typer.Option(0, help="Seed for synth and training."),
     version: str | None = typer.Option(None, help="Model version for the card (default: the shipped model's)."),
+    crop_size: int | None = typer.Option(None, min=32, help="Crop side in pixels (default: the training spec's)."),
+    crop_version: str | None = typer.Option(
+        None, help="Crop geometry version (detector.evidence.crop.CROP_GEOMETRY; default: the training spec's)."
+    ),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
     """The one command that builds the shipped model: synth, crops, fit, evaluate, export and sign."""
     _logging(False)
+    from detector.evidence.crop import CROP_GEOMETRY
     from training.pipeline import DEFAULT_MODEL_VERSION, default_model
+    from training.train import TRAIN_CROP_SPEC
+
+    if crop_version is not None and crop_version not in CROP_GEOMETRY:
+        raise typer.BadParameter(f"unknown crop version {crop_version!r}; known: {', '.join(sorted(CROP_GEOMETRY))}")
+    spec = TRAIN_CROP_SPEC.model_copy(
+        update={
+            "size_px": crop_size or TRAIN_CROP_SPEC.size_px,
+            "crop_version": crop_version or TRAIN_CROP_SPEC.crop_version,
+        }
+    )
 
     key = signing_key.expanduser() if signing_key is not None else None
     if key is not None and not key.is_file():
         raise typer.BadParameter(f"no signing key at {key}; create one with `nitrosignal train signing-key`")
-    result = default_model(data, eval_data, out, work, key, seed, version or DEFAULT_MODEL_VERSION)
+    result = default_model(data, eval_data, out, work, key, seed, version or DEFAULT_MODEL_VERSION, spec)
     typer.echo(
         json.dumps(
             {

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nitrosignal.modelcard import DataSource
+from nitrosignal.modelcard import CropSpec, DataSource
 from training.crops import crops_for
 from training.dataset import load_dataset
 from training.evaluate import run_evaluation
 from training.export import CardInputs, ExportResult, export_model
 from training.frontend import default_pose_workers
 from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
-from training.train import TrainConfig, main
+from training.train import TRAIN_CROP_SPEC, TrainConfig, main
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def default_model(
     signing_key: Path | None,
     seed: int = 0,
     version: str = DEFAULT_MODEL_VERSION,
+    spec: CropSpec = TRAIN_CROP_SPEC,
 ) -> DefaultModelResult:
     """Build, evaluate, export and sign the default model.
 
@@ -106,6 +107,7 @@ def default_model(
         signing_key: Ed25519 private key; None leaves the model unsigned.
         seed: Seed for synth and training.
         version: Model version for the card.
+        spec: The classifier's crop (size and geometry version); the card carries it to the detector.
     """
     started = time.monotonic()
     cache = work_dir / "cache"
@@ -113,10 +115,12 @@ def default_model(
     synth_eval = work_dir / f"synth-eval-seed{seed}"
     _synth_once(train_dir, synth_train, SynthConfig(seed=seed), cache)
     _synth_once(eval_dir, synth_eval, EVAL_SYNTH.model_copy(update={"seed": seed + 1000}), cache)
-    config = TrainConfig(seed=seed)
+    config = TrainConfig(seed=seed, spec=spec)
+    # Runs with another crop share the work folder's synth data and pose cache, not its checkpoints or report.
+    tag = f"seed{seed}" if spec == TRAIN_CROP_SPEC else f"seed{seed}-{spec.crop_version}-{spec.size_px}px"
     crops = crops_for(synth_train, config.spec, cache, default_pose_workers())
     fit_started = time.monotonic()
-    fit = main(crops, config, work_dir / f"run-seed{seed}")
+    fit = main(crops, config, work_dir / f"run-{tag}")
     train_seconds = time.monotonic() - fit_started
     training_data: tuple[DataSource, ...] = load_dataset(synth_train).provenance.data_sources(
         load_dataset(synth_train).rows
@@ -128,7 +132,7 @@ def default_model(
         CardInputs(version=version, training_data=training_data, metrics={}, fpr_by_category={}),
         None,
     )
-    metrics = run_evaluation([eval_dir, synth_eval], staging, work_dir / f"report-seed{seed}", cache)
+    metrics = run_evaluation([eval_dir, synth_eval], staging, work_dir / f"report-{tag}", cache)
     card_metrics, fpr = headline(metrics)
     card_metrics["train_seconds"] = round(train_seconds, 1)
     extra = {
@@ -152,7 +156,7 @@ def default_model(
         ),
         signing_key,
     )
-    (work_dir / f"report-seed{seed}" / "default-model.json").write_text(
+    (work_dir / f"report-{tag}" / "default-model.json").write_text(
         json.dumps({"train_seconds": train_seconds, "total_seconds": time.monotonic() - started}, indent=2)
     )
     return DefaultModelResult(result, metrics, train_seconds, time.monotonic() - started)

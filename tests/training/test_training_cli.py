@@ -75,3 +75,13 @@ def test_evaluate_refuses_unreadable_input_with_a_clear_error(
 def test_import_boxes_needs_an_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import-boxes", str(tmp_path / "boxes.csv")])
     assert result.exit_code != 0
+
+
+def test_default_model_refuses_an_unknown_crop_version(tmp_path: Path) -> None:
+    key = tmp_path / "signing.key"
+    key.write_bytes(b"not read: the crop version is checked first")
+    args = ["default-model", "--data", str(tmp_path), "--eval", str(tmp_path), "--signing-key", str(key)]
+    result = CliRunner().invoke(app, [*args, "--crop-version", "mouth-v99", "--work", str(tmp_path / "w")])
+    assert result.exit_code == 2, result.output
+    assert "unknown crop version 'mouth-v99'" in " ".join(result.output.split())
+    assert not (tmp_path / "w").exists()

@@ -94,3 +94,31 @@ def test_vision_model_input_is_rgb_and_normalised() -> None:
     crop[:, :, 2] = 255  # pure red in BGR
     tensor = to_model_input([crop], spec)
     assert tensor[0, :, 0, 0].tolist() == pytest.approx([1.0, -1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("crop_version", "offset_scales", "inside"),
+    [
+        ("mouth-v1", 0.4, True),
+        ("mouth-v1", 0.7, False),
+        ("mouth-v2", 0.4, True),
+        ("mouth-v2", 0.7, True),
+        ("mouth-v2", 0.9, False),
+    ],
+)
+def test_vision_crop_side_follows_the_geometry_version(crop_version: str, offset_scales: float, inside: bool) -> None:
+    """A bright square beside the mouth is inside the crop only when the version's side reaches it."""
+    scale = 100.0
+    mouth = np.array([500.0, 400.0])
+    landmarks = np.zeros((33, 3))
+    landmarks[:, 2] = 1.0
+    landmarks[:, :2] = mouth  # eyes on the mouth: the shoulders alone set the body scale
+    landmarks[11, :2], landmarks[12, :2] = mouth + (scale / 2, 150.0), mouth + (-scale / 2, 150.0)
+    frame = np.zeros((1000, 1000, 3), dtype=np.uint8)
+    # The crop's centre is 0.1 body scales below the mouth, in both versions.
+    x, y = int(mouth[0] + offset_scales * scale), int(mouth[1] + 0.1 * scale)
+    frame[y - 2 : y + 3, x - 2 : x + 3] = 255
+    spec = DEFAULT_CROP_SPEC.model_copy(update={"crop_version": crop_version})
+    crop = mouth_crop(frame, PersonPose(landmarks), spec)
+    assert crop is not None
+    assert bool(crop.max() > 0) is inside
