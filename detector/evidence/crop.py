@@ -22,9 +22,9 @@ from nitrosignal.modelcard import CropSpec
 CROP_VERSION: Final = "mouth-v1"
 # Per crop version: (side in body scales, downward shift of the centre in body scales). A side of 1.1
 # shoulder widths holds the face, both hands near it and a balloon of up to ~30 cm at the lips. mouth-v2
-# (1.6) is a rejected experiment kept so it can be re-run: meant for carriers whose face pose slides onto the
-# balloon, it measured worse (recall 0.64 against 0.74 at 112 px; docs/TRAINING.md).
-CROP_GEOMETRY: Final = {CROP_VERSION: (1.1, 0.1), "mouth-v2": (1.6, 0.1)}
+# (wider, 1.6) and mouth-v3 (tighter, 0.85) are rejected experiments kept so they can be re-run: both
+# measured worse (recall 0.64 and 0.72 against 0.74; v3's real false-positive rate 3.4 %; docs/TRAINING.md).
+CROP_GEOMETRY: Final = {CROP_VERSION: (1.1, 0.1), "mouth-v2": (1.6, 0.1), "mouth-v3": (0.85, 0.1)}
 DEFAULT_CROP_SPEC: Final = CropSpec(
     size_px=96, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), crop_version=CROP_VERSION
 )

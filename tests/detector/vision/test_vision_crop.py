@@ -104,6 +104,8 @@ def test_vision_model_input_is_rgb_and_normalised() -> None:
         ("mouth-v2", 0.4, True),
         ("mouth-v2", 0.7, True),
         ("mouth-v2", 0.9, False),
+        ("mouth-v3", 0.3, True),
+        ("mouth-v3", 0.5, False),
     ],
 )
 def test_vision_crop_side_follows_the_geometry_version(crop_version: str, offset_scales: float, inside: bool) -> None:
