@@ -118,6 +118,7 @@ def default_model(
     config = TrainConfig(seed=seed, spec=spec)
     # Runs with another crop share the work folder's synth data and pose cache, not its checkpoints or report.
     tag = f"seed{seed}" if spec == TRAIN_CROP_SPEC else f"seed{seed}-{spec.crop_version}-{spec.size_px}px"
+    report_dir = work_dir / f"report-{tag}"
     crops = crops_for(synth_train, config.spec, cache, default_pose_workers())
     fit_started = time.monotonic()
     fit = main(crops, config, work_dir / f"run-{tag}")
@@ -132,7 +133,7 @@ def default_model(
         CardInputs(version=version, training_data=training_data, metrics={}, fpr_by_category={}),
         None,
     )
-    metrics = run_evaluation([eval_dir, synth_eval], staging, work_dir / f"report-{tag}", cache)
+    metrics = run_evaluation([eval_dir, synth_eval], staging, report_dir, cache)
     card_metrics, fpr = headline(metrics)
     card_metrics["train_seconds"] = round(train_seconds, 1)
     extra = {
@@ -156,7 +157,7 @@ def default_model(
         ),
         signing_key,
     )
-    (work_dir / f"report-{tag}" / "default-model.json").write_text(
+    (report_dir / "default-model.json").write_text(
         json.dumps({"train_seconds": train_seconds, "total_seconds": time.monotonic() - started}, indent=2)
     )
     return DefaultModelResult(result, metrics, train_seconds, time.monotonic() - started)

@@ -35,7 +35,6 @@ const ctx = {
   events: new EventTarget(),
   live: null,
   cleanups: [],
-  drawing: 0, // views still waiting for the API; the browser tests wait for 0
   navigate,
   hasRole(...roles) {
     return Boolean(ctx.me) && (ctx.me.roles || []).some((r) => roles.includes(r));
@@ -108,6 +107,7 @@ function renderNav() {
 }
 
 let screen = 0; // which navigation the visible screen belongs to
+let drawing = 0; // views still waiting for the API
 
 /**
  * The view's context for one navigation. A view that is still waiting for the API when the user moves on
@@ -142,8 +142,8 @@ function screenContext(token) {
 
 /** Count the views still waiting for the API, on <html data-drawing> for the browser tests. */
 function showDrawing(change) {
-  ctx.drawing += change;
-  document.documentElement.dataset.drawing = String(ctx.drawing);
+  drawing += change;
+  document.documentElement.dataset.drawing = String(drawing);
 }
 
 async function route() {
