@@ -3,7 +3,9 @@
 The pipeline pass runs FrameAnalyzer and IncidentConfirmer exactly as live detection does, with the video's
 own timestamps. The bare pass runs one MediaPipe PoseLandmarker with the same settings (analysis width,
 running mode, number of poses, confidences) on the same frames and nothing else: the floor of this design.
-Frames are decoded outside the timed sections. Nothing is written to disk.
+Frames are decoded outside the timed sections. Nothing is written to disk. Privacy masks, when given (the
+camera config's, with ``--config``), black out every frame before anything looks at it; in the pipeline
+pass their cost is timed with the rest, as live.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detector.analysis import STAGES, FrameAnalyzer
 from detector.confirm import IncidentConfirmer
+from detector.masking import MaskApplier
 from detector.media import read_clip
 from detector.model import LoadedModel
 from detector.pose.estimator import ImageBGR, PoseEstimator
@@ -74,7 +77,7 @@ class BenchReport(BaseModel):
 
 
 def _frames(video: Path, seconds: float | None, frame_width: int | None) -> Iterator[tuple[float, ImageBGR]]:
-    """(time in seconds, frame) from the video, optionally rescaled to ``frame_width``."""
+    """(time in seconds, frame) from the video, optionally rescaled to ``frame_width``; not yet masked."""
     for timestamp_ms, frame in read_clip(video):
         at_s = timestamp_ms / 1000.0
         if seconds is not None and at_s >= seconds:
@@ -98,14 +101,15 @@ def peak_rss_mb() -> float:
 
 
 def _bare_pose_seconds(
-    video: Path, seconds: float | None, settings: AnalysisSettings, frame_width: int | None
+    video: Path, seconds: float | None, settings: AnalysisSettings, frame_width: int | None, masks: MaskApplier
 ) -> tuple[float, float]:
-    """Wall and CPU seconds of bare pose over the same frames."""
+    """Wall and CPU seconds of bare pose over the same (masked) frames."""
     # The same estimator class with tiling switched off is exactly one PoseLandmarker at analysis width.
     bare = settings.pose.model_copy(update={"tile_grid": (1, 1)})
     elapsed = cpu = 0.0
     with PoseEstimator(bare) as estimator:
         for at_s, frame in _frames(video, seconds, frame_width):
+            masks.apply(frame)
             start, cpu_start = time.perf_counter(), time.process_time()
             estimator.estimate(frame, int(at_s * 1000))
             elapsed += time.perf_counter() - start
@@ -120,6 +124,7 @@ def run_bench(
     model: LoadedModel,
     *,
     frame_width: int | None = None,
+    masks: MaskApplier | None = None,
 ) -> BenchReport:
     """Benchmark the analysis on the first ``seconds`` of ``video`` (all of it if None).
 
@@ -129,6 +134,7 @@ def run_bench(
         settings: analysis settings as the camera would use them.
         model: the verified classifier.
         frame_width: rescale frames to this width first (for example 1280 for a 720p figure); None keeps them.
+        masks: privacy masks applied to every frame first (the camera's, as live); None for none.
 
     Returns:
         The report; frames per second count only analysis time, not decoding.
@@ -143,11 +149,12 @@ def run_bench(
     cpu_s = 0.0
     size = (0, 0)
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    masks = masks or MaskApplier(())
     confirmer = IncidentConfirmer(settings.confirm, (), model_threshold=model.card.threshold)
     with FrameAnalyzer(settings, model) as analyzer:
         for at_s, frame in _frames(video, seconds, frame_width):
             start, cpu_start = time.perf_counter(), time.process_time()
-            analysis = analyzer.analyze(frame, int(at_s * 1000))
+            analysis = analyzer.analyze(masks.apply(frame), int(at_s * 1000))
             events = confirmer.update(analysis, epoch + timedelta(seconds=at_s))
             totals.append((time.perf_counter() - start) * 1000.0)
             cpu_s += time.process_time() - cpu_start
@@ -160,7 +167,7 @@ def run_bench(
         raise ValueError(f"no frames read from {video}")
     # Peak memory of the live pipeline, taken before the bare pass builds its own pose graph.
     pipeline_peak_mb = peak_rss_mb()
-    bare_s, bare_cpu_s = _bare_pose_seconds(video, seconds, settings, frame_width)
+    bare_s, bare_cpu_s = _bare_pose_seconds(video, seconds, settings, frame_width, masks)
     pipeline_s = sum(totals) / 1000.0
     stage_ms = {stage: _percentiles(values) for stage, values in per_stage.items()}
     stage_ms["total"] = _percentiles(totals)
@@ -181,7 +188,14 @@ def run_bench(
     )
 
 
-def scan_video(video: Path, seconds: float | None, settings: AnalysisSettings, model: LoadedModel) -> VideoScan:
+def scan_video(
+    video: Path,
+    seconds: float | None,
+    settings: AnalysisSettings,
+    model: LoadedModel,
+    *,
+    masks: MaskApplier | None = None,
+) -> VideoScan:
     """Run the live analyzer and confirmer over a video and count what would have been alerted.
 
     Used for false-alarm counts on footage without balloon use, where every confirmed alert is a false alarm.
@@ -191,6 +205,7 @@ def scan_video(video: Path, seconds: float | None, settings: AnalysisSettings, m
         seconds: how much of it to use, in video time; None for all.
         settings: analysis settings as the camera would use them.
         model: the verified classifier; its card's threshold applies unless the settings set one.
+        masks: privacy masks applied to every frame first (the camera's, as live); None for none.
 
     Returns:
         Frame, positive-frame and alert counts.
@@ -204,7 +219,7 @@ def scan_video(video: Path, seconds: float | None, settings: AnalysisSettings, m
     max_score = 0.0
     with FrameAnalyzer(settings, model) as analyzer:
         for at_s, frame in _frames(video, seconds, None):
-            analysis = analyzer.analyze(frame, int(at_s * 1000))
+            analysis = analyzer.analyze(frame if masks is None else masks.apply(frame), int(at_s * 1000))
             frames += 1
             best = max((person.balloon_score for person in analysis.people), default=0.0)
             max_score = max(max_score, best)

@@ -18,6 +18,8 @@ import typer
 from detector.config import validate_config_file
 
 if TYPE_CHECKING:
+    from detector.config import CameraConfig
+    from detector.masking import MaskApplier
     from detector.model import LoadedModel
     from detector.settings import AnalysisSettings
 
@@ -54,6 +56,26 @@ def _matplotlib_kept_off_disk() -> Iterator[None]:
                 del sys.modules[name]
 
 
+@contextlib.contextmanager
+def _sounddevice_kept_off_disk() -> Iterator[None]:
+    """Make ``import sounddevice`` fail while the detector runs.
+
+    ``import mediapipe`` imports its audio recorder, which imports sounddevice, whose search for the
+    PortAudio library (``ctypes.util.find_library``) may run gcc and ld with temporary files in TMPDIR.
+    The detector records no audio and writes no file but its outbox; mediapipe treats the ImportError as
+    "no audio support". The block is lifted afterwards, as for matplotlib.
+    """
+    if "sounddevice" in sys.modules:
+        yield
+        return
+    sys.modules["sounddevice"] = None  # type: ignore[assignment]  # None in sys.modules: ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("sounddevice", ...) is None:
+            del sys.modules["sounddevice"]
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
@@ -85,7 +107,19 @@ def validate(
     typer.echo(f"  masks/zones  {len(checked.privacy_masks)} / {len(checked.zones)}")
     typer.echo(f"  outbox       {checked.outbox.path}")
     typer.echo(f"  metrics      {'on ' + checked.metrics.host if checked.metrics.enabled else 'off'}")
-    typer.echo(f"  config_hash  {checked.config_hash()}")
+    typer.echo(f"  config_hash  {_config_hash_line(checked, skip_files)}")
+
+
+def _config_hash_line(checked: CameraConfig, skip_files: bool) -> str:
+    """The keyed config hash, which needs the camera's secret key (nitrosignal.confighash)."""
+    from nitrosignal.keys import KeyFileError, load_secret
+
+    if skip_files:
+        return "(keyed with the secret key; run without --skip-files to see it)"
+    try:
+        return checked.config_hash(load_secret(checked.secret_key_file).secret)
+    except KeyFileError as exc:
+        return f"(cannot read the secret key: {exc})"
 
 
 @app.command()
@@ -101,12 +135,13 @@ def run(
 ) -> None:
     """Run the detector on the configured source until stopped (SIGINT/SIGTERM), sending alerts and heartbeats."""
     _setup_logging(log_level)
-    with _matplotlib_kept_off_disk():
+    with _matplotlib_kept_off_disk(), _sounddevice_kept_off_disk():
         _run(config, max_seconds=max_seconds, exit_at_end=exit_at_end)
 
 
 def _run(config: Path, *, max_seconds: float | None, exit_at_end: bool) -> None:
     from detector.config import ConfigError, load_config
+    from detector.hardening import HardeningError
     from detector.runtime import DetectorRuntime, RunOptions
     from nitrosignal.keys import KeyFileError
 
@@ -126,7 +161,7 @@ def _run(config: Path, *, max_seconds: float | None, exit_at_end: bool) -> None:
     runtime = DetectorRuntime(camera, options=RunOptions(max_seconds=max_seconds, exit_at_end=exit_at_end))
     try:
         summary = runtime.run(stop)
-    except KeyFileError as exc:
+    except (KeyFileError, HardeningError) as exc:
         typer.echo(f"refusing to start: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(json.dumps(summary.__dict__, sort_keys=True))
@@ -147,12 +182,17 @@ def check(
     raise typer.Exit(code=0 if result.ok else 1)
 
 
-def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[AnalysisSettings, LoadedModel]:
-    """Analysis settings and the verified model: from a camera config if given, else the defaults."""
+def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[AnalysisSettings, LoadedModel, MaskApplier]:
+    """Analysis settings, the verified model and the privacy masks: from a camera config if given, else defaults.
+
+    With a config its privacy masks apply, exactly as on the camera: no command looks where the camera may not.
+    """
+    from detector.masking import MaskApplier
     from detector.model import ModelLoadError, default_model_path, load_model
     from detector.settings import AnalysisSettings
 
     settings = AnalysisSettings()
+    masks = MaskApplier(())
     model_path = model or default_model_path()
     if config is not None:
         from detector.config import ConfigError, load_config
@@ -163,9 +203,10 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
             typer.echo(str(exc), err=True)
             raise typer.Exit(code=2) from exc
         settings = camera.analysis
+        masks = MaskApplier(camera.privacy_masks)
         model_path = model or camera.resolved_model_path()
     try:
-        return settings, load_model(model_path)
+        return settings, load_model(model_path), masks
     except ModelLoadError as exc:
         typer.echo(f"cannot load the model: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -174,16 +215,18 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
 @app.command()
 def score(
     paths: list[Path] = typer.Argument(..., help="Photos, video clips or folders of them to score."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Use this camera config's analysis settings and privacy masks."
+    ),
     model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
 ) -> None:
     """One JSON line per photo or clip: {"path", "people", "score", "frames"}, by the live detection code."""
     from detector.media import ImageReadError
     from detector.score import score_paths
 
-    settings, loaded = _analysis_and_model(config, model)
+    settings, loaded, masks = _analysis_and_model(config, model)
     try:
-        for line in score_paths(paths, settings, loaded):
+        for line in score_paths(paths, settings, loaded, masks=masks):
             typer.echo(line.model_dump_json())
     except (FileNotFoundError, ImageReadError) as exc:
         typer.echo(f"cannot score: {exc}", err=True)
@@ -195,14 +238,16 @@ def bench(
     video: Path = typer.Option(..., "--video", help="Video file to analyse."),
     seconds: float = typer.Option(20.0, "--seconds", help="Analyse at most this many seconds of the video."),
     frame_width: int | None = typer.Option(None, "--frame-width", help="Resize frames to this width first."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Use this camera config's analysis settings and privacy masks."
+    ),
     model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
 ) -> None:
     """Benchmark the pipeline on a video: fps, per-stage p50/p95 ms, bare pose fps and peak RSS, as JSON."""
     from detector.bench import run_bench
 
-    settings, loaded = _analysis_and_model(config, model)
-    report = run_bench(video, seconds, settings, loaded, frame_width=frame_width)
+    settings, loaded, masks = _analysis_and_model(config, model)
+    report = run_bench(video, seconds, settings, loaded, frame_width=frame_width, masks=masks)
     typer.echo(report.model_dump_json(indent=2))
 
 
@@ -210,7 +255,9 @@ def bench(
 def scan(
     videos: list[Path] = typer.Argument(..., help="Video files (or animated GIFs) without balloon use."),
     seconds: float | None = typer.Option(None, "--seconds", help="Use at most this many seconds of each video."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Use this camera config's analysis settings and privacy masks."
+    ),
     model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
 ) -> None:
     """Count false alarms: run the live analyzer and confirmer over each video, one JSON line per video.
@@ -219,10 +266,10 @@ def scan(
     """
     from detector.bench import scan_video
 
-    settings, loaded = _analysis_and_model(config, model)
+    settings, loaded, masks = _analysis_and_model(config, model)
     alerts = 0
     for video in videos:
-        result = scan_video(video, seconds, settings, loaded)
+        result = scan_video(video, seconds, settings, loaded, masks=masks)
         alerts += result.confirmed_alerts
         typer.echo(result.model_dump_json())
     if alerts:

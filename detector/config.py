@@ -4,26 +4,37 @@ Every model forbids unknown keys, so a typo is an error rather than a silently i
 ``Field(description=...)`` is the user documentation. :func:`validate_config_file` reports every problem
 with its line and column in the YAML (by composing the YAML node tree and following pydantic's error
 locations through it). Relative paths are relative to the config file. ``config_hash`` identifies the
-effective configuration in heartbeats.
+configuration in heartbeats: an HMAC keyed with the device's secret over the document as written
+(``nitrosignal.confighash``), so a password in an RTSP URL cannot be guessed from it.
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import ipaddress
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from detector.masking import PrivacyMask
 from detector.motion import MotionSettings
 from detector.schedule import ScheduleSettings
 from detector.settings import AnalysisSettings, ZoneSettings
 from detector.sources import FileSource, SourceSettings
+from nitrosignal.confighash import config_hash
 from nitrosignal.keys import KeyFileError, check_secret_permissions, load_public
 from nitrosignal.wire.messages import CameraId
 
@@ -53,24 +64,41 @@ class OutboxSettings(_Strict):
     max_size_mb: float = Field(
         default=64.0, gt=0.0, description="Refuse new alerts (loudly) once the outbox would grow past this."
     )
+    retention_days: float = Field(
+        default=28.0,
+        gt=0.0,
+        le=366.0,
+        description="Dead-lettered alerts, alerts never acked and quarantined corrupt outbox files older than "
+        "this are deleted (at start and every hour), as the platform deletes its records after its retention.",
+    )
 
 
 class MetricsSettings(_Strict):
-    """Optional Prometheus endpoint with counters and latencies only (never any image)."""
+    """Optional Prometheus endpoint with counters and latencies only (never any image), behind a token.
+
+    It listens on loopback only and refuses every request without ``Authorization: Bearer <token>``: a
+    local process without the token learns nothing, not even the frame rates that rise and fall with the
+    number of people in view. Prometheus reads the token with ``authorization: credentials_file:``.
+    """
 
     enabled: bool = Field(default=False, description="Serve /metrics. Off by default: the device listens on nothing.")
-    host: str = Field(default="127.0.0.1", description="Address to listen on; loopback unless allow_remote.")
+    host: str = Field(default="127.0.0.1", description="Loopback address to listen on (127.0.0.1 or ::1).")
     port: int = Field(default=9464, ge=1, le=65535, description="TCP port of the metrics endpoint.")
-    allow_remote: bool = Field(default=False, description="Allow a non-loopback host (for a scraper on the LAN).")
+    token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token (at least 32 characters, mode 0600); required when enabled.",
+    )
 
     @model_validator(mode="after")
-    def _loopback_only(self) -> MetricsSettings:
+    def _loopback_with_token(self) -> MetricsSettings:
         try:
             loopback = ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             loopback = self.host == "localhost"
-        if not loopback and not self.allow_remote:
-            raise ValueError(f"metrics host {self.host!r} is not loopback; set allow_remote: true to expose it")
+        if not loopback:
+            raise ValueError(f"metrics host {self.host!r} is not loopback; the endpoint never listens beyond it")
+        if self.enabled and self.token_file is None:
+            raise ValueError("metrics are enabled without token_file; the endpoint never serves without a token")
         return self
 
 
@@ -102,10 +130,26 @@ class CameraConfig(_Strict):
             raise ValueError(f"zone names must be unique, repeated: {', '.join(duplicates)}")
         return value
 
-    def config_hash(self) -> str:
-        """sha256 of the canonical JSON of the effective configuration."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    _document: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_document(cls, data: Any, handler: ModelWrapValidatorHandler[CameraConfig]) -> CameraConfig:
+        # The document as written, for config_hash: it is what provisioning knows and registers.
+        config = handler(data)
+        if isinstance(data, Mapping):
+            config._document = copy.deepcopy(dict(data))
+        elif isinstance(data, CameraConfig):
+            config._document = copy.deepcopy(data._document)
+        return config
+
+    def config_hash(self, secret_z85: bytes) -> str:
+        """HMAC-SHA256 of the config document as written, keyed with this camera's secret key.
+
+        See :mod:`nitrosignal.confighash`: the same value provisioning computes from the document it
+        writes, and useless for guessing an RTSP password without the device's secret.
+        """
+        return config_hash(self._document, secret_z85)
 
     def resolved_model_path(self) -> Path:
         """The configured model path, or the shipped model."""
@@ -191,11 +235,37 @@ def _resolve_paths(config: CameraConfig, base: Path) -> CameraConfig:
         "platform": config.platform.model_copy(update={"public_key_file": resolve(config.platform.public_key_file)}),
         "outbox": config.outbox.model_copy(update={"path": resolve(config.outbox.path)}),
     }
+    if config.metrics.token_file is not None:
+        updates["metrics"] = config.metrics.model_copy(update={"token_file": resolve(config.metrics.token_file)})
     if config.model_path is not None:
         updates["model_path"] = resolve(config.model_path)
     if isinstance(config.source, FileSource):
         updates["source"] = config.source.model_copy(update={"path": resolve(config.source.path)})
     return config.model_copy(update=updates)
+
+
+MIN_METRICS_TOKEN_LENGTH = 32
+
+
+def read_metrics_token(path: Path) -> str:
+    """The metrics bearer token from its file, refused when others may read it or when it is short.
+
+    Raises:
+        KeyFileError: if the file is missing, readable by group or others, or holds under 32 characters.
+    """
+    try:
+        mode = path.stat().st_mode
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read metrics token file {path}: {exc.strerror}") from exc
+    if mode & 0o077:
+        raise KeyFileError(f"metrics token file {path} has mode {mode & 0o777:04o}; it must be 0600 or stricter")
+    if len(token) < MIN_METRICS_TOKEN_LENGTH or any(char.isspace() for char in token):
+        raise KeyFileError(
+            f"metrics token in {path} must be one word of at least {MIN_METRICS_TOKEN_LENGTH} characters "
+            "(for example: openssl rand -hex 32)"
+        )
+    return token
 
 
 def check_files(config: CameraConfig) -> list[ConfigIssue]:
@@ -213,6 +283,11 @@ def check_files(config: CameraConfig) -> list[ConfigIssue]:
         load_public(config.platform.public_key_file)
     except KeyFileError as exc:
         issues.append(ConfigIssue("platform.public_key_file", None, None, str(exc)))
+    if config.metrics.enabled and config.metrics.token_file is not None:
+        try:
+            read_metrics_token(config.metrics.token_file)
+        except KeyFileError as exc:
+            issues.append(ConfigIssue("metrics.token_file", None, None, str(exc)))
     if config.model_path is not None and not config.model_path.is_file():
         issues.append(ConfigIssue("model_path", None, None, f"model file {config.model_path} does not exist"))
     if isinstance(config.source, FileSource) and not config.source.path.is_file():

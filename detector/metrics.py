@@ -1,17 +1,27 @@
 """Prometheus metrics of the device: rates, drops, stage latencies, alerts and outbox depth; never any image.
 
 The metrics live in their own registry (not the process-global one), so tests and several runtimes in
-one process do not collide. The HTTP endpoint is started only when the config enables it, and on
-loopback unless the config explicitly allows a remote scraper.
+one process do not collide. The HTTP endpoint is started only when the config enables it, only on
+loopback, and it answers 401 to every request that lacks the configured bearer token: its per-frame
+counters and stage latencies follow the number of people in view, so nobody without the token (another
+local user, a process in another container sharing the network namespace) may read them.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
-from detector.config import MetricsSettings
+from detector.config import MetricsSettings, read_metrics_token
 from detector.heartbeat import HeartbeatFigures
 from detector.link import LinkStatus
 
@@ -34,10 +44,18 @@ class DetectorMetrics:
             "nitrosignal_frames_posed", "Frames on which the pose model ran (motion gate open).", registry=self.registry
         )
         self.frames_dropped = Gauge(
-            "nitrosignal_frames_dropped", "Frames dropped by the bounded queue since start.", registry=self.registry
+            "nitrosignal_frames_dropped",
+            "Frames dropped by the bounded queue in the last heartbeat interval, rounded down to a power of ten.",
+            registry=self.registry,
         )
-        self.fps_in = Gauge("nitrosignal_fps_in", "Source frames per second.", registry=self.registry)
-        self.fps_processed = Gauge("nitrosignal_fps_processed", "Analysed frames per second.", registry=self.registry)
+        self.fps_in = Gauge(
+            "nitrosignal_fps_in", "Source frames per second over the last heartbeat interval.", registry=self.registry
+        )
+        self.fps_processed = Gauge(
+            "nitrosignal_fps_processed",
+            "Analysed frames per second over the last heartbeat interval.",
+            registry=self.registry,
+        )
         self.stage_seconds = Histogram(
             "nitrosignal_stage_seconds",
             "Latency of each pipeline stage.",
@@ -76,9 +94,79 @@ class DetectorMetrics:
         self.alerts_acked.set(link.alerts_acked)
         self.alerts_refused.set(link.alerts_refused)
 
-    def serve(self, settings: MetricsSettings) -> None:
-        """Start the /metrics endpoint if enabled (loopback unless allowed otherwise by the config)."""
-        if not settings.enabled:
-            return
-        start_http_server(settings.port, addr=settings.host, registry=self.registry)
-        logger.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
+    def serve(self, settings: MetricsSettings) -> MetricsServer | None:
+        """Start the /metrics endpoint if enabled: loopback only, bearer token required.
+
+        Raises:
+            nitrosignal.keys.KeyFileError: if the token file is unreadable, readable by others or short.
+        """
+        if not settings.enabled or settings.token_file is None:
+            return None
+        server = MetricsServer(self.registry, settings.host, settings.port, read_metrics_token(settings.token_file))
+        logger.info("metrics on http://%s:%d/metrics (bearer token required)", settings.host, server.port)
+        return server
+
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def require_bearer(app: WsgiApp, token: str) -> WsgiApp:
+    """Wrap a WSGI app so that only requests with ``Authorization: Bearer <token>`` reach it (401 otherwise)."""
+    expected = f"Bearer {token}".encode()
+
+    def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        offered = str(environ.get("HTTP_AUTHORIZATION", "")).encode("latin-1", errors="replace")
+        if not hmac.compare_digest(offered, expected):
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate", 'Bearer realm="nitrosignal"')],
+            )
+            return [b"bearer token required\n"]
+        return app(environ, start_response)
+
+    return guarded
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's parameter name
+        """Log nothing per request: scrapes are frequent and carry nothing to investigate."""
+
+
+class MetricsServer:
+    """The authenticated /metrics endpoint on a loopback address, in a daemon thread.
+
+    Args:
+        registry: what to serve.
+        host: a loopback address (checked again here).
+        port: TCP port; 0 picks a free one (see :attr:`port`).
+        token: the bearer token every request must carry.
+
+    Raises:
+        ValueError: for a non-loopback host or an empty token.
+    """
+
+    def __init__(self, registry: CollectorRegistry, host: str, port: int, token: str) -> None:
+        address = "127.0.0.1" if host == "localhost" else host
+        if not ipaddress.ip_address(address).is_loopback:
+            raise ValueError(f"metrics host {host!r} is not loopback")
+        if not token:
+            raise ValueError("metrics need a non-empty bearer token")
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+
+        class _Server(socketserver.ThreadingMixIn, WSGIServer):
+            address_family = family
+            daemon_threads = True  # a stuck scraper never holds up the detector's exit
+
+        self._server = make_server(
+            address, port, require_bearer(make_wsgi_app(registry), token), _Server, handler_class=_QuietHandler
+        )
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="nitrosignal-metrics", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving and close the listening socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)

@@ -7,6 +7,11 @@ platform sent is kept here too: a fresh device is gated until the platform's fir
 Faults are loud. A full disk (or the configured size cap, enforced with ``PRAGMA max_page_count``) refuses
 the new alert with :class:`OutboxFullError` and keeps the backlog. A corrupt file is renamed aside with a
 timestamp and a new, empty outbox is started in its place.
+
+Nothing outlives the retention (28 days by default, ``outbox.retention_days``): :meth:`Outbox.prune`
+deletes dead letters and never-acked alerts older than that, and quarantined ``.corrupt-*`` files whose
+content was last written before it. ``secure_delete`` is on, so deleted rows are overwritten with zeros in
+the database file instead of lingering in free pages.
 """
 
 from __future__ import annotations
@@ -60,6 +65,15 @@ class PendingAlert:
     incident_id: str
     phase: str
     payload: bytes
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What one retention run deleted."""
+
+    dead_letters: int
+    pending: int
+    quarantined_files: tuple[Path, ...]
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,11 @@ class Outbox:
             conn.execute("PRAGMA journal_mode=DELETE")
             # FULL: an alert the detector reported as queued must survive a power cut.
             conn.execute("PRAGMA synchronous=FULL")
+            # Deleted alerts are overwritten with zeros, not left in free pages until reused (the build's
+            # default varies, so it is set, and checked, explicitly).
+            conn.execute("PRAGMA secure_delete=ON")
+            if conn.execute("PRAGMA secure_delete").fetchone()[0] != 1:
+                raise sqlite3.DatabaseError("this SQLite refuses PRAGMA secure_delete=ON")
             check = conn.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
@@ -307,6 +326,45 @@ class Outbox:
                 "SELECT seq, incident_id, phase, reason, payload FROM dead_letter ORDER BY seq"
             ).fetchall()
         return [DeadLetter(int(r[0]), str(r[1]), str(r[2]), str(r[3]), bytes(r[4])) for r in rows]
+
+    def quarantined_files(self) -> list[Path]:
+        """Corrupt outbox files moved aside next to this outbox (with their journals), oldest name first."""
+        return sorted(self.path.parent.glob(f"{self.path.name}.corrupt-*"))
+
+    def prune(self, max_age_s: float, *, now: float | None = None) -> PruneResult:
+        """Delete what is older than the retention: dead letters, never-acked alerts, quarantined files.
+
+        A quarantined file counts from its last write (its mtime, kept by the rename), so no alert in it is
+        older than ``max_age_s`` when it goes. Rows go with ``secure_delete`` on.
+
+        Raises:
+            OutboxError: if the database cannot be changed (files are still tried first).
+        """
+        cutoff = (time.time() if now is None else now) - max_age_s
+        removed: list[Path] = []
+        for path in self.quarantined_files():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                logger.exception("cannot delete quarantined outbox file %s after its retention", path)
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                dead = self._conn.execute("DELETE FROM dead_letter WHERE refused_at < ?", (cutoff,)).rowcount
+                pending = self._conn.execute("DELETE FROM pending WHERE created_at < ?", (cutoff,)).rowcount
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise OutboxError(f"cannot prune outbox {self.path}: {exc}") from exc
+        if pending:
+            logger.error("%d alert(s) never acked within the retention were deleted undelivered", pending)
+        if dead or removed:
+            logger.info("retention: deleted %d dead letter(s) and %d quarantined file(s)", dead, len(removed))
+        return PruneResult(dead_letters=dead, pending=pending, quarantined_files=tuple(removed))
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:

@@ -4,6 +4,8 @@
 link on their own threads. Outside the schedule, while gated, or after a failed model load, the source is
 closed and no frame is read; the heartbeat says which of these it is. Frames exist only in memory, the
 only file written is the outbox, and the only socket is the outgoing CURVE connection to the platform.
+Before any key or frame is loaded the process makes itself non-dumpable with a core limit of 0
+(:mod:`detector.hardening`), so not even a crash writes a frame to disk.
 """
 
 from __future__ import annotations
@@ -18,18 +20,19 @@ from typing import TYPE_CHECKING
 
 from detector.config import CameraConfig
 from detector.frame_queue import FrameQueue
+from detector.hardening import harden_process
 from detector.heartbeat import (
     DeviceSnapshot,
     HeartbeatFigures,
     HeartbeatIdentity,
-    RateMeter,
+    IntervalMeter,
     StateReport,
     build_heartbeat,
     decide_state,
 )
 from detector.link import AlertTrace, Link, LinkSettings, TraceHook
 from detector.masking import MaskApplier
-from detector.metrics import DetectorMetrics
+from detector.metrics import DetectorMetrics, MetricsServer
 from detector.motion import MotionGate
 from detector.outbox import Outbox, OutboxError, OutboxFullError
 from detector.sources import CapturedFrame, CaptureThread, FeedState, FileSource
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
     from detector.model import LoadedModel
 
 logger = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+"""How often the outbox's retention runs while the detector is up (it also runs at start)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,8 @@ class DetectorRuntime:
         self._frames: FrameQueue[CapturedFrame] = FrameQueue(config.source.queue_size)
         self._masks = MaskApplier(config.privacy_masks)
         self._motion = MotionGate(config.motion)
-        self._config_hash = config.config_hash()
+        self._config_hash = ""  # keyed with the device's secret, so computed once the key is loaded
+        self._metrics_server: MetricsServer | None = None
         self._capture: CaptureThread | None = None
         self._vision: _Vision | None = None
         self._error_reason: str | None = None
@@ -111,7 +118,7 @@ class DetectorRuntime:
         self._last_report: StateReport | None = None
         self._started = time.monotonic()
         self._final_depth = 0
-        self._rates = RateMeter(self._started)
+        self._rates = IntervalMeter(self._started, config.heartbeat_interval_s)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -119,19 +126,24 @@ class DetectorRuntime:
         """Run until ``stop`` is set, ``max_seconds`` pass, or (with ``exit_at_end``) a file source ends.
 
         Raises:
+            HardeningError: if the process cannot be made non-dumpable with a core limit of 0.
             KeyFileError: if a key file is missing, malformed or the secret is readable by others.
         """
         config = self.config
+        # First, before the secret key or any frame is in memory: no core dump may ever hold them.
+        harden_process()
         keys = load_secret(config.secret_key_file)
+        self._config_hash = config.config_hash(keys.secret)
         server_key = load_public(config.platform.public_key_file)
+        self._metrics_server = self.metrics.serve(config.metrics)
         outbox = Outbox.open(config.outbox.path, max_bytes=int(config.outbox.max_size_mb * 1024 * 1024))
         if outbox.quarantined is not None:
             logger.error("outbox was corrupt and has been quarantined at %s", outbox.quarantined)
+        self._prune(outbox)
         link = Link(LinkSettings.for_camera(config.camera_id, config.platform, keys, server_key), outbox, self._trace)
-        self.metrics.serve(config.metrics)
         link.start()
         self._started = time.monotonic()
-        self._rates = RateMeter(self._started)
+        self._rates = IntervalMeter(self._started, config.heartbeat_interval_s)
         try:
             self._vision = self._load_vision()
             self._loop(stop, outbox, link)
@@ -179,11 +191,15 @@ class DetectorRuntime:
         loop_started = time.monotonic()
         deadline = None if self.options.max_seconds is None else loop_started + self.options.max_seconds
         next_heartbeat = 0.0
+        next_prune = loop_started + PRUNE_EVERY_S
         while not stop.is_set():
             now_mono = time.monotonic()
             if deadline is not None and now_mono >= deadline:
                 logger.info("max_seconds reached; stopping")
                 return
+            if now_mono >= next_prune:
+                self._prune(outbox)
+                next_prune = now_mono + PRUNE_EVERY_S
             report = decide_state(self._snapshot(outbox, link))
             if now_mono >= next_heartbeat or report != self._last_report:
                 self._send_heartbeat(report, outbox, link)
@@ -210,10 +226,19 @@ class DetectorRuntime:
             self._drain(outbox, self.options.stop_drain_s, threading.Event())
         finally:
             link.stop()
+            if self._metrics_server is not None:
+                self._metrics_server.close()
             self._final_depth = outbox.depth()
             outbox.close()
             if self._vision is not None:
                 self._vision.analyzer.close()
+
+    def _prune(self, outbox: Outbox) -> None:
+        """Delete what the outbox holds beyond its retention; a failure is logged and tried again later."""
+        try:
+            outbox.prune(self.config.outbox.retention_days * 86400.0)
+        except OutboxError:
+            logger.exception("OUTBOX RETENTION FAILED: old records stay until the next attempt")
 
     def _drain(self, outbox: Outbox, timeout_s: float, stop: threading.Event) -> None:
         deadline = time.monotonic() + timeout_s
@@ -308,8 +333,9 @@ class DetectorRuntime:
         self._trace(AlertTrace("detected", None, incident, event.phase.value))
         # Media time can run ahead of the wall clock (a file read faster than real time): shift to wall time.
         shift = datetime.now(UTC) - frame_time
+        # Whole seconds, like occurred_at: finer times would only help to line an alert up with other records.
         occurred = (event.occurred_at + shift).replace(microsecond=0)
-        expires = event.expires_at + shift
+        expires = (event.expires_at + shift).replace(microsecond=0)
         model_ref = vision.model.card.ref()
 
         def build(seq: int) -> Alert:
@@ -317,7 +343,7 @@ class DetectorRuntime:
                 message_id=uuid.uuid4(),
                 camera_id=self.config.camera_id,
                 seq=seq,
-                sent_at=datetime.now(UTC),
+                sent_at=datetime.now(UTC).replace(microsecond=0),
                 incident_id=event.incident_id,
                 phase=event.phase,
                 occurred_at=occurred,
@@ -377,10 +403,8 @@ class DetectorRuntime:
         self.metrics.set_state(report.state.value)
         now = time.monotonic()
         read, processed = self._frames_read(), self._processed
-        fps_in, fps_processed = self._rates.rates(now, read, processed)
-        figures = HeartbeatFigures(
-            fps_in, fps_processed, self._frames.stats().dropped, outbox.depth(), int(now - self._started)
-        )
+        fps_in, fps_processed, dropped = self._rates.figures(now, read, processed, self._frames.stats().dropped)
+        figures = HeartbeatFigures(fps_in, fps_processed, dropped, outbox.depth(), int(now - self._started))
         self.metrics.record_heartbeat(figures, read, link.status())
         try:
             seq = outbox.next_seq()

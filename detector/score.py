@@ -7,7 +7,8 @@ files) and scans every tile of every photo; everything else is the live pipeline
 A clip is analysed frame by frame exactly as a live camera's frames are: the given settings unchanged (the
 camera's pose running mode and tile schedule), with a fresh analyzer per clip because clips are unrelated
 to each other. Its ``score`` is the highest probability of any person in any frame, and
-``people`` the most people found in one frame. Nothing is written anywhere.
+``people`` the most people found in one frame. Nothing is written anywhere. Privacy masks, when given (the
+camera config's, with ``--config``), black out every photo and frame before the analyzer sees it, as live.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from detector.analysis import FrameAnalyzer
+from detector.masking import MaskApplier
 from detector.media import CLIP_SUFFIXES, IMAGE_SUFFIXES, ImageReadError, is_clip, read_clip
 from detector.model import LoadedModel
 from detector.settings import AnalysisSettings, PoseSettings
@@ -60,7 +62,9 @@ def still_photo_pose(pose: PoseSettings) -> PoseSettings:
     return pose.model_copy(update={"running_mode": "image", "tile_every_n_frames": 1, "tiles_per_scan": "all"})
 
 
-def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: LoadedModel) -> Iterator[ScoreLine]:
+def score_paths(
+    paths: Sequence[Path], settings: AnalysisSettings, model: LoadedModel, *, masks: MaskApplier | None = None
+) -> Iterator[ScoreLine]:
     """Score photos and clips (and folders of them) with the live analysis code.
 
     Args:
@@ -68,6 +72,7 @@ def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: Loaded
         settings: the live analysis settings; for photos the pose stage is switched to image mode, clips use
             them unchanged.
         model: the verified classifier.
+        masks: privacy masks applied to every photo and frame first (the camera's, as live); None for none.
 
     Yields:
         One ScoreLine per photo or clip, in order.
@@ -81,18 +86,23 @@ def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: Loaded
     with FrameAnalyzer(still, model) as analyzer:
         for path in expand_paths(paths):
             if is_clip(path):
-                yield score_clip(path, settings, model)
+                yield score_clip(path, settings, model, masks=masks)
                 continue
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if frame is None:
                 raise ImageReadError(f"cannot read {path} as an image")
-            analysis = analyzer.analyze(np.ascontiguousarray(frame, dtype=np.uint8))
+            image = np.ascontiguousarray(frame, dtype=np.uint8)
+            analysis = analyzer.analyze(image if masks is None else masks.apply(image))
             best = max((person.balloon_score for person in analysis.people), default=0.0)
             yield ScoreLine(path=str(path), people=len(analysis.people), score=round(float(best), 4))
 
 
-def score_clip(path: Path, settings: AnalysisSettings, model: LoadedModel) -> ScoreLine:
-    """Score one clip: every frame through a fresh live analyzer, the highest person score of any frame.
+def score_clip(
+    path: Path, settings: AnalysisSettings, model: LoadedModel, *, masks: MaskApplier | None = None
+) -> ScoreLine:
+    """Score one clip: every frame (masked first, if masks are given) through a fresh live analyzer.
+
+    The score is the highest person score of any frame.
 
     Raises:
         ImageReadError: if the clip cannot be read.
@@ -100,7 +110,7 @@ def score_clip(path: Path, settings: AnalysisSettings, model: LoadedModel) -> Sc
     best, people, frames = 0.0, 0, 0
     with FrameAnalyzer(settings, model) as analyzer:
         for timestamp_ms, frame in read_clip(path):
-            analysis = analyzer.analyze(frame, timestamp_ms)
+            analysis = analyzer.analyze(frame if masks is None else masks.apply(frame), timestamp_ms)
             best = max([best, *(person.balloon_score for person in analysis.people)])
             people = max(people, len(analysis.people))
             frames += 1

@@ -15,9 +15,9 @@ the camera is not registered (ZAP refusal).
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,6 +27,7 @@ import yaml
 import zmq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nitrosignal.confighash import canonical_json, config_hash
 from nitrosignal.keys import KeyFileError, KeyPair, load_public, load_secret
 from nitrosignal.wire import AckResult, ContractError, DeviceState, Heartbeat, decode_reply, encode
 
@@ -113,7 +114,7 @@ class DeviceLinkConfig:
     endpoint: str
     server_public_key_file: Path
     secret_key_file: Path
-    config_sha256: str
+    document: Mapping[str, object]
 
 
 def read_link_config(config_path: Path) -> DeviceLinkConfig:
@@ -139,13 +140,17 @@ def read_link_config(config_path: Path) -> DeviceLinkConfig:
     except ValidationError as exc:
         lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
         raise ValueError(f"{config_path}: " + "; ".join(lines)) from exc
+    try:
+        canonical_json(document)  # the keyed config hash is computed over it once the key is loaded
+    except TypeError as exc:
+        raise ValueError(f"{config_path}: {exc}") from exc
     base = config_path.resolve().parent
     return DeviceLinkConfig(
         camera_id=view.camera_id,
         endpoint=view.platform.endpoint,
         server_public_key_file=base / view.platform.public_key_file.expanduser(),
         secret_key_file=base / view.secret_key_file.expanduser(),
-        config_sha256=hashlib.sha256(raw).hexdigest(),
+        document=document,
     )
 
 
@@ -176,13 +181,13 @@ class _Progress:
                     self.first_refusal_at = time.monotonic()
 
 
-def _heartbeat(link: DeviceLinkConfig) -> Heartbeat:
+def _heartbeat(link: DeviceLinkConfig, keys: KeyPair) -> Heartbeat:
     return Heartbeat(
         message_id=uuid.uuid4(),
         camera_id=link.camera_id,
         # Milliseconds since the epoch: above the seq of any earlier check, without touching the outbox.
         seq=time.time_ns() // 1_000_000,
-        sent_at=datetime.now(UTC),
+        sent_at=datetime.now(UTC).replace(microsecond=0),
         state=DeviceState.DEGRADED,
         reason="device_check",
         fps_in=0.0,
@@ -190,7 +195,9 @@ def _heartbeat(link: DeviceLinkConfig) -> Heartbeat:
         dropped_frames=0,
         outbox_depth=0,
         uptime_s=0,
-        config_hash=link.config_sha256,
+        # The same keyed hash as the detector's (nitrosignal.confighash): never a plain hash of a config
+        # that may hold an RTSP password.
+        config_hash=config_hash(link.document, keys.secret),
     )
 
 
@@ -263,7 +270,7 @@ def _attempt(
     monitor = socket.get_monitor_socket()
     try:
         socket.connect(link.endpoint)
-        heartbeat = _heartbeat(link)
+        heartbeat = _heartbeat(link, keys)
         # DEALER queues the message until the handshake completes; it is never sent in clear.
         socket.send_multipart([b"", encode(heartbeat)])
         poller = zmq.Poller()

@@ -157,13 +157,27 @@ class Heartbeat(_Envelope):
     reason: MachineToken | None = Field(
         default=None, description="Machine-readable reason code for any state other than 'active'."
     )
-    fps_in: float = Field(ge=0.0, le=1000.0)
-    fps_processed: float = Field(ge=0.0, le=1000.0)
-    dropped_frames: int = Field(ge=0, description="Frames dropped by the bounded queue since start.")
+    fps_in: float = Field(
+        ge=0.0, le=1000.0, description="Frames read per second, averaged over the last heartbeat interval, whole."
+    )
+    fps_processed: float = Field(
+        ge=0.0,
+        le=1000.0,
+        description="Frames analysed per second, averaged over the last heartbeat interval, rounded to a whole "
+        "number: finer figures would follow the number of people in view.",
+    )
+    dropped_frames: int = Field(
+        ge=0,
+        description="Frames dropped by the bounded queue during the last heartbeat interval, rounded down to a "
+        "power of ten (0, 1, 10, 100, ...).",
+    )
     outbox_depth: int = Field(ge=0, description="Alerts waiting on the device for an ack.")
     model_version: MachineToken | None = Field(default=None, description="Loaded model version, if any.")
     uptime_s: int = Field(ge=0)
-    config_hash: Sha256Hex = Field(description="sha256 of the effective camera configuration.")
+    config_hash: Sha256Hex = Field(
+        description="HMAC-SHA256 of the camera config as written, keyed with a key derived from the camera's "
+        "secret key (nitrosignal.confighash): identifies the config without revealing it."
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -1,8 +1,11 @@
 """Harness for the device-runtime tests: real CURVE keys, a real ZeroMQ ROUTER platform, real videos.
 
 Everything is built in ``tmp_path`` at test time. The test platform is a minimal but real implementation
-of the server side of the link protocol: a CURVE ROUTER that decodes each frame with the wire contract,
-stores it idempotently on (camera_id, seq) and replies with an Ack.
+of the server side of the link protocol: a CURVE ROUTER that decodes each message with the wire contract,
+stores it idempotently on (camera_id, seq) and replies with an Ack. Like the real ingest it takes exactly
+one body frame per message (after the identity, and REQ's empty delimiter if present): a message with any
+other frame is recorded in ``multipart`` and refused, never silently cut down to its last frame, so that a
+device sending ``[image, payload]`` cannot pass a test.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class TestPlatform:
     silent_first: int = 0
     monotonic: bool = False
     raw: list[bytes] = field(default_factory=list)
+    body_frames: list[int] = field(default_factory=list)
+    multipart: list[list[bytes]] = field(default_factory=list)
     stored: dict[int, Alert | Heartbeat] = field(default_factory=dict)
     answers: list[Ack] = field(default_factory=list)
     invalid: list[ContractError] = field(default_factory=list)
@@ -125,14 +130,25 @@ class TestPlatform:
             while not self._stop.is_set():
                 if not sock.poll(50):
                     continue
-                # The routing envelope is everything before the payload (a REQ-style empty frame included).
-                *envelope, raw = sock.recv_multipart()
-                reply = self._handle(raw)
+                identity, *body = sock.recv_multipart()
+                # REQ-style senders put an empty delimiter before the payload; it belongs to the envelope.
+                envelope = [identity, b""] if len(body) > 1 and body[0] == b"" else [identity]
+                body = body[len(envelope) - 1 :]
+                reply = self._handle_frames(body)
                 if reply is not None:
                     sock.send_multipart([*envelope, encode(reply)])
         finally:
             sock.close(linger=0)
             context.term()
+
+    def _handle_frames(self, body: list[bytes]) -> Ack | None:
+        with self._lock:
+            self.body_frames.append(len(body))
+            if len(body) != 1:
+                # Every frame is kept for the test to inspect; nothing of it is stored or acked as valid.
+                self.multipart.append(list(body))
+                return None
+        return self._handle(body[0])
 
     def _handle(self, raw: bytes) -> Ack | None:
         with self._lock:

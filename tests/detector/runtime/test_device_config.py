@@ -55,6 +55,10 @@ def _write(tmp_path: Path, text: str) -> Path:
             [("camera_id", 1, 1, "match"), ("schedule.windows.0.start", 12, 7, "00:00 and 24:00")],
         ),
         (GOOD + "metrics:\n  enabled: true\n  host: 0.0.0.0\n", [("metrics", 14, 1, "not loopback")]),
+        # the metrics endpoint never serves without a token, and there is no switch to expose it
+        (GOOD + "metrics:\n  enabled: true\n", [("metrics", 14, 1, "without token_file")]),
+        (GOOD + "metrics:\n  allow_remote: true\n", [("metrics.allow_remote", 15, 3, "Extra inputs")]),
+        (GOOD + "outbox:\n  retention_days: 0\n", [("outbox.retention_days", 15, 3, "greater than 0")]),
         (GOOD + "camera_id: cam-2\n", [("camera_id", 14, 1, "duplicate key")]),
         ("camera_id: [unclosed\n", [("", 2, 1, "YAML syntax")]),
     ],
@@ -70,14 +74,42 @@ def test_validate_reports_every_error_with_its_location(
     assert (config is not None) == (not expected)
 
 
-def test_relative_paths_resolve_against_the_config_file_and_hash_is_stable(tmp_path: Path) -> None:
-    path = _write(tmp_path, GOOD)
-    first = load_config(path, with_files=False)
-    assert first.secret_key_file == tmp_path / "keys" / "cam-1.key_secret"
-    assert first.outbox.path == tmp_path / "outbox.sqlite3"
-    assert first.config_hash() == load_config(path, with_files=False).config_hash()
-    changed = load_config(_write(tmp_path, GOOD + "heartbeat_interval_s: 10\n"), with_files=False)
-    assert changed.config_hash() != first.config_hash()
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, GOOD), with_files=False)
+    assert config.secret_key_file == tmp_path / "keys" / "cam-1.key_secret"
+    assert config.outbox.path == tmp_path / "outbox.sqlite3"
+    assert config.outbox.retention_days == 28.0
+
+
+SECRET = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+OTHER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+PASSWORD_URL = GOOD.replace("rtsp://10.0.0.2/stream", "rtsp://admin:hunter2@10.0.0.2/stream")
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "same"),
+    [
+        (GOOD, SECRET, True),  # the same file loaded again
+        (
+            "# installed by the municipality\n" + GOOD.replace("camera_id: cam-1\n", "") + "camera_id: cam-1\n",
+            SECRET,
+            True,
+        ),
+        (GOOD.replace('"20:00"', "'20:00'"), SECRET, True),  # formatting only
+        (GOOD + "heartbeat_interval_s: 10\n", SECRET, False),  # a setting changed
+        (PASSWORD_URL, SECRET, False),  # the stream password changed
+        (GOOD, OTHER_SECRET, False),  # another device: its own key
+    ],
+    ids=["reloaded", "comments-and-order", "formatting", "setting", "password", "other-device"],
+)
+def test_config_hash_is_keyed_stable_and_follows_the_document(
+    tmp_path: Path, text: str, secret: bytes, same: bool
+) -> None:
+    first = load_config(_write(tmp_path, GOOD), with_files=False).config_hash(SECRET)
+    other_dir = tmp_path / "elsewhere"
+    other_dir.mkdir()
+    second = load_config(_write(other_dir, text), with_files=False).config_hash(secret)
+    assert (second == first) is same
 
 
 @pytest.mark.parametrize(
