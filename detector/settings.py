@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from nitrosignal.strict import StrictModel
 from nitrosignal.wire.messages import ZoneName
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PoseSettings(_Strict):
+class PoseSettings(StrictModel):
     """Multi-person pose estimation with MediaPipe's Tasks PoseLandmarker."""
 
     num_poses: int = Field(default=4, ge=1, le=16, description="Most people the pose model reports per pass.")
@@ -96,7 +93,7 @@ class PoseSettings(_Strict):
         return value
 
 
-class EvidenceSettings(_Strict):
+class EvidenceSettings(StrictModel):
     """Per-person evidence: hand at mouth (geometry) and balloon at mouth (classifier)."""
 
     hand_mouth_max_ratio: float = Field(
@@ -125,7 +122,7 @@ class EvidenceSettings(_Strict):
     )
 
 
-class ConfirmSettings(_Strict):
+class ConfirmSettings(StrictModel):
     """Temporal confirmation of per-frame evidence into incidents with a new/update/end lifecycle."""
 
     window_frames: int = Field(default=15, ge=1, le=600, description="M: recent analysed frames per track considered.")
@@ -185,7 +182,7 @@ class ConfirmSettings(_Strict):
         return self
 
 
-class ZoneSettings(_Strict):
+class ZoneSettings(StrictModel):
     """A named zone: a polygon in normalised image coordinates (0..1). Only its name ever leaves the device."""
 
     name: ZoneName
@@ -202,7 +199,7 @@ class ZoneSettings(_Strict):
         return value
 
 
-class AnalysisSettings(_Strict):
+class AnalysisSettings(StrictModel):
     """Everything the per-frame analysis and the confirmer need, grouped."""
 
     pose: PoseSettings = Field(default_factory=PoseSettings)

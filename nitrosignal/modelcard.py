@@ -14,18 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from nitrosignal.strict import StrictModel
 from nitrosignal.wire.messages import MachineToken, ModelRef, Sha256Hex
 
 CARD_SUFFIX = ".card.json"
 SIGNATURE_SUFFIX = ".sig"
 
 
-class CropSpec(BaseModel):
+class CropSpec(StrictModel):
     """How the detector cuts and normalises the classifier's input; training must use the same."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     size_px: int = Field(ge=16, le=512, description="Square input side in pixels.")
     mean: tuple[float, float, float] = Field(description="Per-channel mean (RGB, 0..1) subtracted.")
@@ -33,10 +32,8 @@ class CropSpec(BaseModel):
     crop_version: MachineToken = Field(description="Version of the pose-normalised crop geometry.")
 
 
-class DataSource(BaseModel):
+class DataSource(StrictModel):
     """One source of training data, with its provenance."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     origin: str = Field(description="Where the data came from (repository, URL, collection).")
@@ -46,10 +43,10 @@ class DataSource(BaseModel):
     images: int = Field(ge=0)
 
 
-class ModelCard(BaseModel):
+class ModelCard(StrictModel):
     """Model card in JSON, the single source for model identity and published metrics."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     schema_: Literal["nitrosignal.modelcard/1"] = Field(default="nitrosignal.modelcard/1", alias="schema")
     id: MachineToken

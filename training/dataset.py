@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from nitrosignal.modelcard import DataSource
+from nitrosignal.strict import StrictModel
 
 LABELS_FILE = "labels.csv"
 PROVENANCE_FILE = "dataset.yaml"
@@ -27,11 +28,7 @@ Label = Literal["positive", "negative"]
 Split = Literal["train", "val", "test"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LabelRow(_Strict):
+class LabelRow(StrictModel):
     """One labelled image of a dataset."""
 
     path: str = Field(
@@ -51,7 +48,7 @@ class LabelRow(_Strict):
         return value
 
 
-class SourceProvenance(_Strict):
+class SourceProvenance(StrictModel):
     """Provenance of one source of images."""
 
     name: str = Field(min_length=1, description="Short name of the source.")
@@ -68,7 +65,7 @@ class SourceProvenance(_Strict):
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)
 
 
-class Provenance(_Strict):
+class Provenance(StrictModel):
     """The ``dataset.yaml`` of a dataset."""
 
     name: str = Field(min_length=1)
@@ -102,7 +99,7 @@ class Provenance(_Strict):
         )
 
 
-class Dataset(_Strict):
+class Dataset(StrictModel):
     """A loaded dataset: its folder, labelled rows and provenance."""
 
     root: Path

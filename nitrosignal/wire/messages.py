@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+from nitrosignal.strict import StrictModel
 
 ALERT_SCHEMA: Final = "nitrosignal.alert/1"
 HEARTBEAT_SCHEMA: Final = "nitrosignal.heartbeat/1"
@@ -66,11 +68,7 @@ AwareTime = Annotated[datetime, AfterValidator(_require_aware)]
 SecondTime = Annotated[datetime, AfterValidator(_require_aware), AfterValidator(_require_whole_second)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
-
-
-class ModelRef(_Strict):
+class ModelRef(StrictModel):
     """Which detection model produced a signal, so field precision can be tracked per version."""
 
     id: MachineToken = Field(description="Model family id, for example 'balloon-at-mouth'.")
@@ -122,7 +120,7 @@ class DeviceState(StrEnum):
     ERROR = "error"
 
 
-class _Envelope(_Strict):
+class _Envelope(StrictModel):
     message_id: Uuid4 = Field(description="Random uuid4, unique per message.")
     camera_id: CameraId
     seq: int = Field(ge=1, le=2**63 - 1, description="Per-camera counter, strictly increasing, survives restarts.")
@@ -193,7 +191,7 @@ class AckResult(StrEnum):
     REFUSED = "refused"
 
 
-class Ack(_Strict):
+class Ack(StrictModel):
     """The platform's reply to one device message, sent only after the database commit."""
 
     schema_: Literal["nitrosignal.ack/1"] = Field(default=ACK_SCHEMA, alias="schema")
