@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from detector.masking import MaskApplier, PrivacyMask
+from detector.config.masking import PrivacyMask
+from detector.masking import MaskApplier
 
 Frame = npt.NDArray[np.uint8]
 

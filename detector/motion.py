@@ -5,7 +5,8 @@ A change in global brightness (infrared switching on at dusk, headlights sweepin
 moves every pixel at once; when the mean brightness jumps, the gate recalibrates its background instead
 of reporting motion. Each comparison is also made after removing the mean, so gradual light changes do
 not count either. To avoid missing someone who stands still while inhaling, pose keeps running for a
-while after the last motion and at least every ``max_skip_s`` seconds.
+while after the last motion and at least every ``max_skip_s`` seconds. The tuning is
+:class:`~detector.config.motion.MotionSettings`.
 """
 
 from __future__ import annotations
@@ -15,26 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
 
-
-class MotionSettings(BaseModel):
-    """Tuning of the motion gate."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = Field(default=True, description="Off: run pose on every analysed frame.")
-    pixel_threshold: int = Field(default=18, ge=1, le=255, description="Grey-level change that counts as changed.")
-    min_changed_fraction: float = Field(
-        default=0.004, gt=0.0, le=1.0, description="Share of changed pixels that counts as motion."
-    )
-    brightness_jump: float = Field(
-        default=20.0, gt=0.0, description="Mean grey-level jump that recalibrates instead of triggering."
-    )
-    background_alpha: float = Field(default=0.05, gt=0.0, le=1.0, description="Background update rate per frame.")
-    hold_s: float = Field(default=3.0, ge=0.0, description="Keep running pose this long after the last motion.")
-    max_skip_s: float = Field(default=2.0, gt=0.0, description="Run pose at least this often, even when still.")
-    work_width: int = Field(default=160, ge=32, le=640, description="Width of the reduced image the gate compares.")
+from detector.config.motion import MotionSettings
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from detector.config import CameraConfig
+from detector.config import CameraConfig, FileSource
 from detector.frame_queue import FrameQueue
 from detector.hardening import harden_process
 from detector.heartbeat import (
@@ -35,7 +35,8 @@ from detector.masking import MaskApplier
 from detector.metrics import DetectorMetrics, MetricsServer
 from detector.motion import MotionGate
 from detector.outbox import Outbox, OutboxError, OutboxFullError
-from detector.sources import CapturedFrame, CaptureThread, FeedState, FileSource
+from detector.schedule import Schedule
+from detector.sources import CapturedFrame, CaptureThread, FeedState
 from nitrosignal.keys import load_public, load_secret
 from nitrosignal.wire import Alert, people_bucket
 
@@ -105,6 +106,7 @@ class DetectorRuntime:
         self._frames: FrameQueue[CapturedFrame] = FrameQueue(config.source.queue_size)
         self._masks = MaskApplier(config.privacy_masks)
         self._motion = MotionGate(config.motion)
+        self._schedule = Schedule(config.schedule)
         self._config_hash = ""  # keyed with the device's secret, so computed once the key is loaded
         self._metrics_server: MetricsServer | None = None
         self._capture: CaptureThread | None = None
@@ -385,7 +387,7 @@ class DetectorRuntime:
         return DeviceSnapshot(
             error_reason=self._error_reason,
             gated=outbox.gated,
-            in_schedule=self.config.schedule.is_active(datetime.now(UTC)),
+            in_schedule=self._schedule.is_active(datetime.now(UTC)),
             feed_ok=feed_ok,
             outbox_full=self._outbox_full_at is not None,
             platform_reachable=status.consecutive_failures == 0,

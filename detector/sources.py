@@ -1,9 +1,10 @@
 """Video sources through OpenCV: a file, an RTSP or HTTP stream, or a local camera by index.
 
-Each source is a tagged union member (``type: file | rtsp | http | device``) with its own config class.
-A :class:`CaptureThread` reads frames, thins them to the configured analysis rate and puts them in the
-bounded :class:`~detector.frame_queue.FrameQueue`. A lost feed is reopened with exponential backoff and
-reported as an explicit state (:attr:`FeedState.LOST`), never as an empty scene. Frames stay in memory.
+Each source is a tagged union member (``type: file | rtsp | http | device``) with its own config class in
+:mod:`detector.config.sources`. A :class:`CaptureThread` reads frames, thins them to the configured
+analysis rate and puts them in the bounded :class:`~detector.frame_queue.FrameQueue`. A lost feed is
+reopened with exponential backoff and reported as an explicit state (:attr:`FeedState.LOST`), never as
+an empty scene. Frames stay in memory.
 """
 
 from __future__ import annotations
@@ -13,65 +14,16 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
 
+from detector.config.sources import AnySource, FileSource, HttpSource, RtspSource
 from detector.frame_queue import FrameQueue
 
 logger = logging.getLogger(__name__)
-
-
-class _SourceBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    analysis_fps: float = Field(default=10.0, gt=0.0, le=60.0, description="Frames per second to analyse.")
-    queue_size: int = Field(default=4, ge=1, le=256, description="Frames buffered before the oldest is dropped.")
-    reconnect_initial_s: float = Field(default=1.0, gt=0.0, description="First wait before reopening a lost feed.")
-    reconnect_max_s: float = Field(default=30.0, gt=0.0, description="Longest wait between reopen attempts.")
-
-
-class FileSource(_SourceBase):
-    """A video file, for tests, demos and replays."""
-
-    type: Literal["file"] = "file"
-    path: Path = Field(description="Video file; relative paths are relative to the config file.")
-    realtime: bool = Field(
-        default=True, description="Play at the file's own frame rate; false: as fast as analysis allows, no drops."
-    )
-    loop: bool = Field(default=False, description="Start again at the end instead of reporting the feed as ended.")
-
-
-class RtspSource(_SourceBase):
-    """An RTSP camera stream."""
-
-    type: Literal["rtsp"] = "rtsp"
-    url: str = Field(pattern=r"^rtsps?://", description="rtsp:// or rtsps:// URL of the stream.")
-    timeout_s: float = Field(default=5.0, gt=0.0, description="Open and read timeout.")
-
-
-class HttpSource(_SourceBase):
-    """An HTTP(S) stream such as MJPEG."""
-
-    type: Literal["http"] = "http"
-    url: str = Field(pattern=r"^https?://", description="http:// or https:// URL of the stream.")
-    timeout_s: float = Field(default=5.0, gt=0.0, description="Open and read timeout.")
-
-
-class DeviceSource(_SourceBase):
-    """A local camera (V4L2 device index)."""
-
-    type: Literal["device"] = "device"
-    index: int = Field(default=0, ge=0, description="Camera index, 0 for /dev/video0.")
-    width: int | None = Field(default=None, ge=16, description="Requested capture width.")
-    height: int | None = Field(default=None, ge=16, description="Requested capture height.")
-
-
-SourceSettings = Annotated[FileSource | RtspSource | HttpSource | DeviceSource, Field(discriminator="type")]
 
 
 class FeedState(StrEnum):
@@ -94,7 +46,7 @@ class CapturedFrame:
     captured_at: float
 
 
-def open_capture(settings: FileSource | RtspSource | HttpSource | DeviceSource) -> cv2.VideoCapture:
+def open_capture(settings: AnySource) -> cv2.VideoCapture:
     """Open an OpenCV capture for a source config (it may come back not opened)."""
     if isinstance(settings, FileSource):
         return cv2.VideoCapture(str(settings.path))
@@ -113,9 +65,7 @@ def open_capture(settings: FileSource | RtspSource | HttpSource | DeviceSource) 
 class CaptureThread:
     """Reads one source into a frame queue until stopped. Start with :meth:`start`, end with :meth:`stop`."""
 
-    def __init__(
-        self, settings: FileSource | RtspSource | HttpSource | DeviceSource, frames: FrameQueue[CapturedFrame]
-    ) -> None:
+    def __init__(self, settings: AnySource, frames: FrameQueue[CapturedFrame]) -> None:
         self.settings = settings
         self._frames = frames
         self._stop = threading.Event()

@@ -10,9 +10,10 @@ import numpy.typing as npt
 import pytest
 from pydantic import ValidationError
 
+from detector.config import MotionSettings, PrivacyMask
 from detector.frame_queue import FrameQueue
-from detector.masking import MaskApplier, PrivacyMask
-from detector.motion import MotionGate, MotionSettings
+from detector.masking import MaskApplier
+from detector.motion import MotionGate
 
 
 def _noise(height: int = 360, width: int = 640, seed: int = 1) -> npt.NDArray[np.uint8]:

@@ -29,8 +29,8 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from detector.cli import app
-from detector.config import validate_config_file
-from detector.masking import MaskApplier, PrivacyMask, polygon_problem
+from detector.config import PrivacyMask, polygon_problem, validate_config_file
+from detector.masking import MaskApplier
 
 WHOLE = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 LEFT = ((0.0, 0.0), (0.6, 0.0), (0.6, 1.0), (0.0, 1.0))

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from detector.schedule import ScheduleSettings, parse_clock
+from detector.config import ScheduleSettings, parse_clock
+from detector.schedule import Schedule
 
 EVENING = {"windows": [{"days": ["fri", "sat"], "start": "20:00", "end": "22:00"}]}
 OVERNIGHT = {"windows": [{"days": ["fri"], "start": "22:00", "end": "04:00"}]}
@@ -59,7 +60,7 @@ def utc(text: str) -> datetime:
     ],
 )
 def test_is_active(schedule: dict[str, Any], moment: datetime, expected: bool) -> None:
-    assert ScheduleSettings.model_validate(schedule).is_active(moment) is expected
+    assert Schedule(ScheduleSettings.model_validate(schedule)).is_active(moment) is expected
 
 
 @pytest.mark.parametrize(
@@ -96,9 +97,9 @@ def test_parse_clock(text: str, expected: int | None, expectation: contextlib.Ab
 
 def test_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        ScheduleSettings.model_validate(EVENING).is_active(datetime(2026, 7, 3, 20, 30))
+        Schedule(ScheduleSettings.model_validate(EVENING)).is_active(datetime(2026, 7, 3, 20, 30))
 
 
 def test_next_change_finds_the_window_start() -> None:
-    schedule = ScheduleSettings.model_validate(EVENING)
+    schedule = Schedule(ScheduleSettings.model_validate(EVENING))
     assert schedule.next_change(utc("2026-07-03T17:00")) == utc("2026-07-03T18:00")

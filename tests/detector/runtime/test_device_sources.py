@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from detector.config import FileSource
 from detector.frame_queue import FrameQueue
-from detector.sources import CapturedFrame, CaptureThread, FeedState, FileSource
+from detector.sources import CapturedFrame, CaptureThread, FeedState
 
 
 @pytest.fixture(scope="module")
