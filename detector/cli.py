@@ -175,7 +175,7 @@ def check(
     timeout_s: float = typer.Option(10.0, "--timeout", help="Give up after this many seconds."),
 ) -> None:
     """Check that this device reaches the platform and authenticates: send one heartbeat, wait for its ack."""
-    from nitrosignal.devicecheck import check_device, format_result
+    from detector.check import check_device, format_result
 
     result = check_device(config, timeout_s=timeout_s)
     typer.echo(format_result(result))

@@ -1,5 +1,6 @@
 """The device's only connection to the world: one ZeroMQ DEALER socket, CURVE always on, connecting out.
 
+The socket itself is set up by :mod:`detector.link_socket`, which the device check shares.
 Stop-and-wait: one message in flight, acked by the platform with the same ``seq``. Alerts come from the
 durable outbox and are resent until acked (``stored``/``duplicate`` remove them, ``refused`` moves them
 to the dead-letter table, loudly). Heartbeats are not durable: only the latest one waits, and one that
@@ -19,9 +20,8 @@ from typing import Literal
 
 import zmq
 
-from detector.config import PlatformLink
+from detector.link_socket import LinkSettings, new_link_socket
 from detector.outbox import Outbox, PendingAlert
-from nitrosignal.keys import KeyPair
 from nitrosignal.wire import AckResult, ContractError, Heartbeat, decode_reply, encode
 
 logger = logging.getLogger(__name__)
@@ -44,32 +44,6 @@ class AlertTrace:
 
 
 TraceHook = Callable[[AlertTrace], None]
-
-
-@dataclass(frozen=True)
-class LinkSettings:
-    """How the link reaches the platform and how patiently."""
-
-    endpoint: str
-    server_public_key: bytes
-    camera_keys: KeyPair
-    camera_id: str
-    ack_timeout_s: float = 3.0
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 60.0
-
-    @classmethod
-    def for_camera(cls, camera_id: str, platform: PlatformLink, keys: KeyPair, server_key: bytes) -> LinkSettings:
-        """Settings from the camera config's ``platform`` block and the loaded keys."""
-        return cls(
-            endpoint=platform.endpoint,
-            server_public_key=server_key,
-            camera_keys=keys,
-            camera_id=camera_id,
-            ack_timeout_s=platform.ack_timeout_s,
-            backoff_initial_s=platform.backoff_initial_s,
-            backoff_max_s=platform.backoff_max_s,
-        )
 
 
 @dataclass(frozen=True)
@@ -154,15 +128,7 @@ class Link:
     # -- sender thread ----------------------------------------------------------------------------------
 
     def _open_socket(self) -> zmq.Socket[bytes]:
-        sock: zmq.Socket[bytes] = self._context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        # IMMEDIATE: never queue a message on a connection that is not up (or failed its CURVE handshake).
-        sock.setsockopt(zmq.IMMEDIATE, 1)
-        sock.setsockopt(zmq.SNDTIMEO, int(self._settings.ack_timeout_s * 1000))
-        sock.setsockopt(zmq.RCVTIMEO, int(self._settings.ack_timeout_s * 1000))
-        sock.curve_secretkey = self._settings.camera_keys.secret
-        sock.curve_publickey = self._settings.camera_keys.public
-        sock.curve_serverkey = self._settings.server_public_key
+        sock = new_link_socket(self._context, self._settings)
         sock.connect(self._settings.endpoint)
         return sock
 

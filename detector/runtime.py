@@ -30,7 +30,8 @@ from detector.heartbeat import (
     build_heartbeat,
     decide_state,
 )
-from detector.link import AlertTrace, Link, LinkSettings, TraceHook
+from detector.link import AlertTrace, Link, TraceHook
+from detector.link_socket import LinkSettings
 from detector.masking import MaskApplier
 from detector.metrics import DetectorMetrics, MetricsServer
 from detector.motion import MotionGate

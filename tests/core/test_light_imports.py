@@ -1,7 +1,8 @@
 """The light parts stay light: each is imported in a fresh interpreter and must not load a heavy library.
 
-The camera config (``detector.config``) is read by the device check and written by the platform's
-provisioning, neither of which may need OpenCV, NumPy, MediaPipe or PyTorch (DESIGN.md §2). The core
+The camera config (``detector.config``) is read by the device check (``detector.check``, which must work
+when the vision stack is broken) and written by the platform's provisioning, neither of which may need
+OpenCV, NumPy, MediaPipe or PyTorch (DESIGN.md §2). The core
 (``nitrosignal``) needs neither the vision stack nor the platform's web and database stack.
 """
 
@@ -27,6 +28,7 @@ PLATFORM_STACK = ("fastapi", "sqlalchemy", "uvicorn")
         ("nitrosignal.cli", VISION + PLATFORM_STACK),
         ("detector.config", VISION + PLATFORM_STACK),
         ("detector.cli", VISION + PLATFORM_STACK),
+        ("detector.check", VISION + PLATFORM_STACK),
         ("nitroplatform.ops.provision", VISION),
     ],
 )

@@ -1,7 +1,7 @@
 """Provision a fresh device in a temporary folder and connect it to the real platform using only its bundle.
 
 The platform runs in-process (HTTP, ZeroMQ ingest with CURVE and ZAP against the registry); the device
-side is :func:`nitrosignal.devicecheck.check_device` reading the installed bundle, the same function
+side is :func:`detector.check.check_device` reading the installed bundle, the same function
 ``nitrosignal detector check`` runs.
 """
 
@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from detector.check import CheckProblem, check_device
 from nitroplatform.api.errors import ConflictError
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.models import Camera
@@ -36,7 +37,6 @@ from nitroplatform.ops.provision import (
     provision_camera,
 )
 from nitroplatform.settings import Settings, get_settings
-from nitrosignal.devicecheck import CheckProblem, check_device
 from nitrosignal.keys import generate_keypair, load_public
 
 WINDOW = ScheduleWindowSpec(days=("fri", "sat"), start="20:00", end="04:00")
@@ -307,7 +307,7 @@ def test_cli_provision_backup_and_restore(
 
 def test_check_command_line_exit_codes(provision: Provisioner, tmp_path: Path) -> None:
     config = install_bundle(provision().bundle_dir, tmp_path / "device")
-    command = [sys.executable, "-m", "nitrosignal.devicecheck", str(config), "--timeout", "10"]
+    command = [sys.executable, "-m", "detector.check", str(config), "--timeout", "10"]
     good = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "authenticated yes" in good.stdout and "OK: reached" in good.stdout

@@ -20,7 +20,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.link import Link, LinkSettings
+from detector.link import Link
+from detector.link_socket import LinkSettings
 from detector.outbox import Outbox, PendingAlert
 from nitroplatform.db.models import Alert as AlertRow
 from nitroplatform.launcher import start_subprocess, wait_ready

@@ -107,7 +107,8 @@ _DEVICE_CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from detector.link import Link, LinkSettings
+    from detector.link import Link
+    from detector.link_socket import LinkSettings
     from detector.outbox import Outbox
     from nitrosignal.keys import KeyPair
 

@@ -14,7 +14,8 @@ import pytest
 import zmq
 from device_harness import Keys, TestPlatform, alert_builder  # type: ignore[import-not-found]
 
-from detector.link import AlertTrace, Link, LinkSettings
+from detector.link import AlertTrace, Link
+from detector.link_socket import LinkSettings
 from detector.outbox import Outbox
 from nitrosignal.wire import AckResult, Alert, DeviceState, Heartbeat, decode
 
@@ -242,7 +243,7 @@ def test_device_check_and_detector_take_turns_without_losing_anything(
     """`nitrosignal detector check` sends one heartbeat numbered by the clock; the detector overtakes it."""
     from device_harness import camera_config_dict, write_yaml
 
-    from nitrosignal.devicecheck import check_device
+    from detector.check import check_device
 
     platform_server.monotonic = True
     source = {"type": "rtsp", "url": "rtsp://127.0.0.1/none"}

@@ -1,10 +1,10 @@
 """`nitrosignal detector check`: does this device reach the platform and authenticate?
 
-Run on a freshly installed camera (docs/DEVICE_INSTALL.md). It reads the camera config, loads the
-camera's CURVE keys and the platform's public key, connects exactly like the detector does (one DEALER
-socket, CURVE always on), sends one real heartbeat and waits for the platform's ack. It uses only the
-light core (pyzmq, ``nitrosignal.keys``, ``nitrosignal.wire``), so it also works when the detector's
-heavy dependencies are broken.
+Run on a freshly installed camera (docs/DEVICE_INSTALL.md). It reads the camera config with the
+detector's own model (:mod:`detector.config`), loads the camera's CURVE keys and the platform's public
+key, connects exactly like the detector does (the link's socket, :mod:`detector.link_socket`), sends one
+real heartbeat and waits for the platform's ack. It imports only pydantic, PyYAML, pyzmq and the core, so
+it also works when the detector's vision dependencies are broken.
 
 The wire contract is unchanged: the heartbeat's ``seq`` is the current time in milliseconds, which is
 above any sequence number an earlier check sent, and its state is ``degraded`` with reason
@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-import yaml
 import zmq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nitrosignal.confighash import canonical_json, config_hash
-from nitrosignal.keys import KeyFileError, KeyPair, load_public, load_secret
+from detector.config import CameraConfig, validate_config_file
+from detector.link_socket import LinkSettings, new_link_socket
+from nitrosignal.keys import KeyFileError, load_public, load_secret
 from nitrosignal.wire import AckResult, ContractError, DeviceState, Heartbeat, decode_reply, encode
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -89,69 +87,18 @@ class CheckResult:
     elapsed_s: float
 
 
-class _PlatformSection(BaseModel):
-    # Only the keys this check needs, in the shape of detector.config.CameraConfig; the detector's own
-    # model (`nitrosignal detector validate`) checks the whole file.
-    model_config = ConfigDict(extra="ignore")
+def read_camera_config(config_path: Path) -> CameraConfig:
+    """The camera config, validated with the detector's own model; key paths resolved as the detector does.
 
-    endpoint: str = Field(pattern=r"^tcp://.+:\d+$")
-    public_key_file: Path
-
-
-class _DeviceView(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    camera_id: str
-    secret_key_file: Path
-    platform: _PlatformSection
-
-
-@dataclass(frozen=True)
-class DeviceLinkConfig:
-    """What the check needs from a camera config: who we are, where the platform is, and the keys."""
-
-    camera_id: str
-    endpoint: str
-    server_public_key_file: Path
-    secret_key_file: Path
-    document: Mapping[str, object]
-
-
-def read_link_config(config_path: Path) -> DeviceLinkConfig:
-    """Read the camera id, platform endpoint and key paths from a camera config YAML.
-
-    Relative key paths are resolved against the config file's folder, as the detector does.
+    The files it names are checked by loading the keys afterwards, each failure with its own problem.
 
     Raises:
-        ValueError: if the file cannot be read or lacks these keys.
+        ValueError: with every problem and its YAML position, if the config is not usable.
     """
-    try:
-        raw = config_path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read camera config {config_path}: {exc.strerror}") from exc
-    try:
-        document = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{config_path} is not valid YAML: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ValueError(f"{config_path}: expected a mapping at the top level")
-    try:
-        view = _DeviceView.model_validate(document)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
-        raise ValueError(f"{config_path}: " + "; ".join(lines)) from exc
-    try:
-        canonical_json(document)  # the keyed config hash is computed over it once the key is loaded
-    except TypeError as exc:
-        raise ValueError(f"{config_path}: {exc}") from exc
-    base = config_path.resolve().parent
-    return DeviceLinkConfig(
-        camera_id=view.camera_id,
-        endpoint=view.platform.endpoint,
-        server_public_key_file=base / view.platform.public_key_file.expanduser(),
-        secret_key_file=base / view.secret_key_file.expanduser(),
-        document=document,
-    )
+    config, issues = validate_config_file(config_path, with_files=False)
+    if config is None:
+        raise ValueError("; ".join(issue.format(str(config_path)) for issue in issues))
+    return config
 
 
 class _Progress:
@@ -181,10 +128,10 @@ class _Progress:
                     self.first_refusal_at = time.monotonic()
 
 
-def _heartbeat(link: DeviceLinkConfig, keys: KeyPair) -> Heartbeat:
+def _heartbeat(config: CameraConfig, secret_z85: bytes) -> Heartbeat:
     return Heartbeat(
         message_id=uuid.uuid4(),
-        camera_id=link.camera_id,
+        camera_id=config.camera_id,
         # Milliseconds since the epoch: above the seq of any earlier check, without touching the outbox.
         seq=time.time_ns() // 1_000_000,
         sent_at=datetime.now(UTC).replace(microsecond=0),
@@ -195,9 +142,9 @@ def _heartbeat(link: DeviceLinkConfig, keys: KeyPair) -> Heartbeat:
         dropped_frames=0,
         outbox_depth=0,
         uptime_s=0,
-        # The same keyed hash as the detector's (nitrosignal.confighash): never a plain hash of a config
-        # that may hold an RTSP password.
-        config_hash=config_hash(link.document, keys.secret),
+        # The detector's own keyed hash (nitrosignal.confighash): never a plain hash of a config that may
+        # hold an RTSP password.
+        config_hash=config.config_hash(secret_z85),
     )
 
 
@@ -214,39 +161,39 @@ def check_device(config_path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> 
     """
     started = time.monotonic()
     try:
-        link = read_link_config(config_path)
+        config = read_camera_config(config_path)
     except ValueError as exc:
         return _result(None, _Progress(), started, problem=CheckProblem.CONFIG_INVALID, message=str(exc))
     try:
-        keys = load_secret(link.secret_key_file)
+        keys = load_secret(config.secret_key_file)
     except KeyFileError as exc:
         problem = CheckProblem.SECRET_KEY_PERMISSIONS if "mode" in str(exc) else CheckProblem.KEY_FILE_INVALID
-        return _result(link, _Progress(), started, problem=problem, message=f"camera secret key: {exc}")
+        return _result(config, _Progress(), started, problem=problem, message=f"camera secret key: {exc}")
     try:
-        server_key = load_public(link.server_public_key_file)
+        server_key = load_public(config.platform.public_key_file)
     except KeyFileError as exc:
         message = f"platform public key: {exc}"
-        return _result(link, _Progress(), started, problem=CheckProblem.KEY_FILE_INVALID, message=message)
-    return _exchange(link, keys, server_key, timeout_s, started)
+        return _result(config, _Progress(), started, problem=CheckProblem.KEY_FILE_INVALID, message=message)
+    settings = LinkSettings.for_camera(config.camera_id, config.platform, keys, server_key)
+    return _exchange(config, settings, timeout_s, started)
 
 
-def _exchange(
-    link: DeviceLinkConfig, keys: KeyPair, server_key: bytes, timeout_s: float, started: float
-) -> CheckResult:
+def _exchange(config: CameraConfig, settings: LinkSettings, timeout_s: float, started: float) -> CheckResult:
     deadline = started + timeout_s
     progress = _Progress()
     context = zmq.Context()
     try:
         while True:
-            frames, seq = _attempt(context, link, keys, server_key, deadline, progress)
-            if frames is not None:
-                return _read_ack(frames, link, seq, progress, started)
+            heartbeat = _heartbeat(config, settings.camera_keys.secret)
+            reply = _attempt(context, settings, encode(heartbeat), deadline, progress)
+            if reply is not None:
+                return _read_ack(reply, config, heartbeat.seq, progress, started)
             # libzmq does not reconnect after a ZAP refusal. A camera registered a moment ago may be refused
             # until the platform reloads its registry (about a second), so retry on a fresh socket for a
             # short grace period (zguide's Lazy Pirate) before calling it unregistered.
             refused_for = time.monotonic() - (progress.first_refusal_at or time.monotonic())
             if not progress.auth_refused or refused_for > AUTH_GRACE_S or time.monotonic() + RETRY_S > deadline:
-                return _diagnose(link, progress, timeout_s, started)
+                return _diagnose(config, progress, timeout_s, started)
             progress.auth_refused = False
             time.sleep(RETRY_S)
     finally:
@@ -255,57 +202,58 @@ def _exchange(
 
 def _attempt(
     context: zmq.Context[zmq.Socket[bytes]],
-    link: DeviceLinkConfig,
-    keys: KeyPair,
-    server_key: bytes,
+    settings: LinkSettings,
+    payload: bytes,
     deadline: float,
     progress: _Progress,
-) -> tuple[list[bytes] | None, int]:
-    """One connection: send a heartbeat, return the reply frames (None on refusal or timeout) and its seq."""
-    socket = context.socket(zmq.DEALER)
-    socket.setsockopt(zmq.LINGER, 0)
-    socket.curve_secretkey = keys.secret
-    socket.curve_publickey = keys.public
-    socket.curve_serverkey = server_key
+) -> bytes | None:
+    """One connection on the link's own socket: send the heartbeat, return the reply (None on refusal or timeout)."""
+    socket = new_link_socket(context, settings)
     monitor = socket.get_monitor_socket()
     try:
-        socket.connect(link.endpoint)
-        heartbeat = _heartbeat(link, keys)
-        # DEALER queues the message until the handshake completes; it is never sent in clear.
-        socket.send_multipart([b"", encode(heartbeat)])
+        socket.connect(settings.endpoint)
         poller = zmq.Poller()
-        poller.register(socket, zmq.POLLIN)
+        # The link's socket queues nothing before the CURVE handshake is done (IMMEDIATE): it becomes writable
+        # then, and the heartbeat goes out as one frame, exactly as the detector sends it.
+        poller.register(socket, zmq.POLLOUT)
         poller.register(monitor, zmq.POLLIN)
+        sent = False
         while (remaining := deadline - time.monotonic()) > 0:
             events = dict(poller.poll(int(min(remaining, 0.2) * 1000)))
             progress.feed(monitor)
-            if socket in events:
-                return socket.recv_multipart(), heartbeat.seq
+            ready = events.get(socket, 0)
+            if not sent and ready & zmq.POLLOUT:
+                try:
+                    socket.send(payload, zmq.NOBLOCK)
+                except zmq.Again:
+                    continue  # the connection went away between poll and send: wait for the next one
+                sent = True
+                poller.modify(socket, zmq.POLLIN)
+            elif sent and ready & zmq.POLLIN:
+                return socket.recv()
             if progress.auth_refused:
                 break
-        return None, heartbeat.seq
+        return None
     finally:
         socket.disable_monitor()
         monitor.close(linger=0)
         socket.close(linger=0)
 
 
-def _read_ack(
-    frames: list[bytes], link: DeviceLinkConfig, seq: int, progress: _Progress, started: float
-) -> CheckResult:
-    payload = frames[-1]
+def _read_ack(payload: bytes, config: CameraConfig, seq: int, progress: _Progress, started: float) -> CheckResult:
+    endpoint = config.platform.endpoint
     try:
         ack = decode_reply(payload)
     except ContractError as exc:
-        return _result(link, progress, started, problem=CheckProblem.NO_ACK, message=f"bad reply: {exc}")
+        return _result(config, progress, started, problem=CheckProblem.NO_ACK, message=f"bad reply: {exc}")
     # A refusal names the camera the *key* belongs to, which differs from the config's id on camera_mismatch.
-    if ack.seq != seq or (ack.camera_id != link.camera_id and ack.result is not AckResult.REFUSED):
+    if ack.seq != seq or (ack.camera_id != config.camera_id and ack.result is not AckResult.REFUSED):
         return _result(
-            link,
+            config,
             progress,
             started,
             problem=CheckProblem.NO_ACK,
-            message=f"reply was for {ack.camera_id} seq {ack.seq}, expected {link.camera_id} seq {seq}",
+            message=f"reply was for {ack.camera_id} seq {ack.seq}, expected {config.camera_id} seq {seq}",
         )
     gate_note = (
         "The camera is GATED: its deployment has no approved, current IAMA yet, so the detector will stay "
@@ -318,17 +266,17 @@ def _read_ack(
         # check's millisecond seq. That is deliberate, so a check never pushes the platform's heartbeat
         # counter above the running detector's. The refusal still proves registration and authentication.
         return _result(
-            link,
+            config,
             progress,
             started,
             ack=(ack.result, None),
-            message=f"OK: reached {link.endpoint}, CURVE authentication accepted, heartbeat answered: the platform "
+            message=f"OK: reached {endpoint}, CURVE authentication accepted, heartbeat answered: the platform "
             "already has newer heartbeats from this camera's detector, so the check's own heartbeat was not "
             "stored (gating state: see the detector's heartbeat on the platform).",
         )
     if ack.result is AckResult.REFUSED:
         return _result(
-            link,
+            config,
             progress,
             started,
             ack=(ack.result, ack.gated),
@@ -337,47 +285,47 @@ def _read_ack(
             f"(reason: {ack.reason}). " + _REFUSAL_HINTS.get(ack.reason or "", "Look at the platform's log."),
         )
     return _result(
-        link,
+        config,
         progress,
         started,
         ack=(ack.result, ack.gated),
-        message=f"OK: reached {link.endpoint}, CURVE authentication accepted, heartbeat acked ({ack.result}). "
-        + gate_note,
+        message=f"OK: reached {endpoint}, CURVE authentication accepted, heartbeat acked ({ack.result}). " + gate_note,
     )
 
 
-def _diagnose(link: DeviceLinkConfig, progress: _Progress, timeout_s: float, started: float) -> CheckResult:
+def _diagnose(config: CameraConfig, progress: _Progress, timeout_s: float, started: float) -> CheckResult:
+    endpoint, camera = config.platform.endpoint, config.camera_id
     if progress.first_refusal_at is not None and not progress.handshake_ok:
         problem = CheckProblem.CAMERA_NOT_REGISTERED
         message = (
-            f"the platform at {link.endpoint} refused this camera's key (ZAP status {progress.auth_status}): camera "
-            f"'{link.camera_id}' is not registered there, was revoked, or the bundle's secret key is not the one that "
+            f"the platform at {endpoint} refused this camera's key (ZAP status {progress.auth_status}): camera "
+            f"'{camera}' is not registered there, was revoked, or the bundle's secret key is not the one that "
             "was registered. Provision it again (nitrosignal platform camera provision) and copy the new bundle."
         )
     elif not progress.connected:
         problem = CheckProblem.UNREACHABLE
         message = (
-            f"could not open a TCP connection to {link.endpoint} within {timeout_s:.0f} s: check the address and "
+            f"could not open a TCP connection to {endpoint} within {timeout_s:.0f} s: check the address and "
             "port in the config, the network and firewalls, and that the platform's ingest runs."
         )
     elif not progress.handshake_ok:
         problem = CheckProblem.WRONG_PLATFORM_KEY
         message = (
-            f"reached {link.endpoint}, but the CURVE handshake never completed: the platform public key in "
-            f"{link.server_public_key_file} is not the key of the platform listening there. Copy platform.key "
+            f"reached {endpoint}, but the CURVE handshake never completed: the platform public key in "
+            f"{config.platform.public_key_file} is not the key of the platform listening there. Copy platform.key "
             "from the platform's bundle again."
         )
     else:
         problem = CheckProblem.NO_ACK
         message = (
-            f"authenticated at {link.endpoint}, but no ack came within {timeout_s:.0f} s: the platform's ingest "
+            f"authenticated at {endpoint}, but no ack came within {timeout_s:.0f} s: the platform's ingest "
             "may be overloaded or its database down. Look at the platform's logs."
         )
-    return _result(link, progress, started, problem=problem, message=message)
+    return _result(config, progress, started, problem=problem, message=message)
 
 
 def _result(
-    link: DeviceLinkConfig | None,
+    config: CameraConfig | None,
     progress: _Progress,
     started: float,
     *,
@@ -387,8 +335,8 @@ def _result(
 ) -> CheckResult:
     return CheckResult(
         ok=problem is None and ack is not None,
-        camera_id=link.camera_id if link else "",
-        endpoint=link.endpoint if link else "",
+        camera_id=config.camera_id if config else "",
+        endpoint=config.platform.endpoint if config else "",
         reached=progress.connected or ack is not None,
         authenticated=progress.handshake_ok or ack is not None,
         acked=ack is not None,
@@ -416,7 +364,7 @@ def format_result(result: CheckResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m nitrosignal.devicecheck CONFIG [--timeout S]``: exit 0 when the platform acked."""
+    """``python -m detector.check CONFIG [--timeout S]``: exit 0 when the platform acked."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="nitrosignal detector check", description=__doc__.splitlines()[0])
