@@ -7,7 +7,7 @@ stages (``detector.sources``, ``detector.schedule``, ``detector.masking``, ``det
 their models from here; the device check and the platform's provisioning use the same models.
 """
 
-from detector.config.camera import CameraConfig, MetricsSettings, OutboxSettings, PlatformLink
+from detector.config.camera import CameraConfig, IngestEndpoint, MetricsSettings, OutboxSettings, PlatformLink
 from detector.config.loading import (
     ConfigError,
     ConfigIssue,
@@ -29,6 +29,7 @@ __all__ = [
     "DeviceSource",
     "FileSource",
     "HttpSource",
+    "IngestEndpoint",
     "MetricsSettings",
     "MotionSettings",
     "OutboxSettings",

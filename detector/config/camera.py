@@ -15,12 +15,13 @@ import copy
 import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -34,13 +35,14 @@ from nitrosignal.confighash import config_hash
 from nitrosignal.strict import StrictModel
 from nitrosignal.wire.messages import CameraId
 
+IngestEndpoint = Annotated[str, StringConstraints(pattern=r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")]
+"""The platform's ingest as devices reach it: ``tcp://host:port`` (an IPv6 host in brackets)."""
+
 
 class PlatformLink(StrictModel):
     """Where the platform is and how patiently to talk to it."""
 
-    endpoint: str = Field(
-        pattern=r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", description="Platform ingest, tcp://host:port."
-    )
+    endpoint: IngestEndpoint = Field(description="Platform ingest, tcp://host:port.")
     public_key_file: Path = Field(description="The platform's CURVE public key file (.key).")
     ack_timeout_s: float = Field(
         default=3.0, gt=0.0, le=60.0, description="Wait this long for an ack before reconnecting (Lazy Pirate)."

@@ -31,7 +31,7 @@ def test_provisioning_and_the_device_compute_the_same_value(tmp_path: Path) -> N
         output_dir=tmp_path,
         schedule=[{"days": ["fri", "sat"], "start": "20:00", "end": "04:00"}],
     )
-    document = provision.camera_config(request)
+    document = provision.camera_document(request)
     secret = _secret()
     registered = config_hash(document, secret)  # what provisioning can register
     # camera.yaml as provisioning writes it: a comment header, then the dictionary dumped in its order.

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from detector.check import CheckProblem, check_device
+from detector.config import ScheduleWindow
 from nitroplatform.api.errors import ConflictError
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.models import Camera
@@ -33,13 +35,12 @@ from nitroplatform.ops.provision import (
     ProvisionError,
     ProvisionRequest,
     ProvisionResult,
-    ScheduleWindowSpec,
     provision_camera,
 )
 from nitroplatform.settings import Settings, get_settings
 from nitrosignal.keys import generate_keypair, load_public
 
-WINDOW = ScheduleWindowSpec(days=("fri", "sat"), start="20:00", end="04:00")
+WINDOW = ScheduleWindow(days=("fri", "sat"), start="20:00", end="04:00")
 Provisioner = Callable[..., ProvisionResult]
 
 
@@ -151,7 +152,6 @@ def test_bundle_validates_with_the_detector_and_keeps_secrets_private(provision:
 
     result = provision(device_index=2, name="Pier", site="Boulevard", zones=("square",))
     bundle = result.bundle_dir
-    assert result.validated_with_detector
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o700
     assert stat.S_IMODE((bundle / "keys" / "pier-01.key_secret").stat().st_mode) == 0o600
     assert load_public(bundle / "keys" / "pier-01.key").decode() == result.camera_public_key
@@ -330,3 +330,22 @@ def test_device_install_guide_copies_exactly_what_the_bundle_readme_says(provisi
     step5 = guide.split("## 5.", 1)[1].split("## 6.", 1)[0]
     readme = (provision().bundle_dir / "README.md").read_text()
     assert _install_lines(step5) == _install_lines(readme)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"timezone": "Mars/Olympus"}, "unknown IANA timezone"),
+        ({"schedule": ({"days": ["someday"], "start": "20:00", "end": "22:00"},)}, "days"),
+        ({"schedule": ({"days": ["fri"], "start": "24:00", "end": "02:00"},)}, "24:00"),
+        ({"endpoint": "http://platform:7750"}, "pattern"),
+    ],
+    ids=["timezone", "weekday", "start-at-midnight", "endpoint"],
+)
+def test_a_request_the_detector_would_refuse_is_refused_before_anything_is_made(
+    overrides: dict[str, object], match: str, tmp_path: Path
+) -> None:
+    fields: dict[str, object] = {"camera_id": "pier-01", "endpoint": "tcp://127.0.0.1:7750", "output_dir": tmp_path}
+    with pytest.raises(ValidationError, match=match):
+        ProvisionRequest.model_validate(fields | {"schedule": (WINDOW,)} | overrides)
+    assert list(tmp_path.iterdir()) == []

@@ -14,11 +14,12 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
+from detector.config import ScheduleWindow
 from nitroplatform.api.errors import DomainError
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.session import make_sessionmaker
 from nitroplatform.ops.backup import BackupError, backup_platform, restore_platform
-from nitroplatform.ops.provision import ProvisionError, ProvisionRequest, ScheduleWindowSpec, provision_camera
+from nitroplatform.ops.provision import ProvisionError, ProvisionRequest, provision_camera
 from nitroplatform.ops.startup import StartupError, load_file_variables, run_startup
 from nitroplatform.settings import Settings, get_settings, validation_messages
 
@@ -43,18 +44,21 @@ def _settings() -> Settings:
         raise typer.Exit(code=2) from exc
 
 
-def parse_window(text: str) -> ScheduleWindowSpec:
-    """Parse ``"fri,sat 20:00-04:00"`` into a schedule window.
+def parse_window(text: str) -> ScheduleWindow:
+    """Parse ``"fri,sat 20:00-04:00"`` into a schedule window of the detector's config.
 
     Raises:
-        typer.BadParameter: if the text does not have that shape.
+        typer.BadParameter: if the text does not have that shape, or names no weekday or time the detector knows.
     """
     match = _WINDOW.match(text.strip().lower())
     if match is None:
         raise typer.BadParameter(f"expected 'DAYS HH:MM-HH:MM' such as 'fri,sat 20:00-04:00', got {text!r}")
-    return ScheduleWindowSpec(
-        days=tuple(match["days"].split(",")), start=match["start"].zfill(5), end=match["end"].zfill(5)
-    )
+    window = {"days": match["days"].split(","), "start": match["start"].zfill(5), "end": match["end"].zfill(5)}
+    try:
+        return ScheduleWindow.model_validate(window)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise typer.BadParameter(f"{text!r}: {problems}") from exc
 
 
 @app.command()
@@ -110,8 +114,6 @@ def provision(
     typer.echo(f"registered camera {camera_id} (public key {result.camera_public_key})")
     typer.echo(f"bundle: {result.bundle_dir}  (holds the camera's secret key: copy it to the device, then delete)")
     typer.echo(f"platform address allowed on the device: {', '.join(result.allowed_addresses)}")
-    if not result.validated_with_detector:
-        typer.echo("note: the detector is not installed here; camera.yaml is validated on the device", err=True)
     typer.echo(f"next: follow {result.bundle_dir / 'README.md'}")
 
 

@@ -2,9 +2,10 @@
 
 The bundle (``<out>/<camera_id>/``, mode 0700) holds everything the device needs and nothing else:
 
-- ``camera.yaml``: the camera config, validated with the detector's own model (``detector.config``) when
-  the detector package can be imported here; key paths are relative, so the bundle works where it lies
-  and once copied to ``/etc/nitrosignal``;
+- ``camera.yaml``: the camera config, built as the detector's own model (``detector.config.CameraConfig``,
+  pydantic only, so the platform needs none of the detector's vision dependencies), written with only the
+  fields provisioning sets, and read back with the detector's loader before the camera is registered; key
+  paths are relative, so the bundle works where it lies and once copied to ``/etc/nitrosignal``;
 - ``keys/<camera_id>.key_secret`` (0600) and ``keys/<camera_id>.key``: the camera's new CURVE keypair;
 - ``keys/platform.key``: the platform's public key, which the device uses to authenticate the platform;
 - ``systemd/nitrosignal-detector.service.d/10-platform.conf``: the drop-in that lets the hardened unit
@@ -23,11 +24,22 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session, sessionmaker
 
+from detector.config import (
+    CameraConfig,
+    DeviceSource,
+    IngestEndpoint,
+    OutboxSettings,
+    PlatformLink,
+    ScheduleSettings,
+    ScheduleWindow,
+    validate_config_file,
+)
 from nitroplatform.cameras import CameraProfile, register_camera
 from nitroplatform.db.session import session_scope
 from nitroplatform.ops.bundle_text import bundle_readme, dropin_text, public_certificate
@@ -44,25 +56,15 @@ class ProvisionError(RuntimeError):
     """Provisioning cannot go ahead; nothing was registered."""
 
 
-class ScheduleWindowSpec(BaseModel):
-    """One schedule window as the detector config writes it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    days: tuple[str, ...] = Field(min_length=1)
-    start: str
-    end: str
-
-
 class ProvisionRequest(BaseModel):
     """What to provision. The endpoint is the address *devices* use to reach the platform's ingest."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     camera_id: CameraId
-    endpoint: str = Field(pattern=r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", description="tcp://host:port of the ingest.")
+    endpoint: IngestEndpoint = Field(description="tcp://host:port of the ingest.")
     output_dir: Path = Field(description="Folder in which the bundle folder <camera_id>/ is created.")
-    schedule: tuple[ScheduleWindowSpec, ...] = Field(min_length=1, description="When the camera may look.")
+    schedule: tuple[ScheduleWindow, ...] = Field(min_length=1, description="When the camera may look.")
     timezone: str = Field(default="Europe/Amsterdam")
     device_index: int = Field(default=0, ge=0, le=63, description="V4L2 camera index: /dev/video<index>.")
     allow_addresses: tuple[str, ...] = Field(
@@ -75,6 +77,13 @@ class ProvisionRequest(BaseModel):
     zones: tuple[ZoneName, ...] = ()
     deployment_id: str | None = None
 
+    @model_validator(mode="after")
+    def _makes_a_camera_config(self) -> ProvisionRequest:
+        # The timezone and windows are checked by the detector's own schedule model, here, before any key or
+        # file is created.
+        camera_config(self)
+        return self
+
 
 @dataclass(frozen=True)
 class ProvisionResult:
@@ -85,7 +94,6 @@ class ProvisionResult:
     camera_public_key: str
     platform_public_key: str
     allowed_addresses: tuple[str, ...]
-    validated_with_detector: bool
 
 
 def endpoint_host_port(endpoint: str) -> tuple[str, int]:
@@ -122,37 +130,36 @@ def resolve_allowed_addresses(endpoint: str, explicit: tuple[str, ...]) -> tuple
     return tuple(sorted({str(info[4][0]) for info in infos}))
 
 
-def camera_config(request: ProvisionRequest) -> dict[str, object]:
-    """The camera config document, in the shape of ``detector.config.CameraConfig``."""
-    return {
-        "camera_id": request.camera_id,
-        "platform": {"endpoint": request.endpoint, "public_key_file": "keys/platform.key"},
-        "secret_key_file": f"keys/{request.camera_id}.key_secret",
-        "source": {"type": "device", "index": request.device_index},
-        "schedule": {
-            "timezone": request.timezone,
-            "windows": [window.model_dump() for window in request.schedule],
-        },
-        "zones": [],
-        "outbox": {"path": str(OUTBOX_PATH)},
-    }
+def camera_config(request: ProvisionRequest) -> CameraConfig:
+    """The camera's config as the detector's model, with only the fields provisioning decides set."""
+    return CameraConfig(
+        camera_id=request.camera_id,
+        platform=PlatformLink(endpoint=request.endpoint, public_key_file=Path("keys/platform.key")),
+        secret_key_file=Path(f"keys/{request.camera_id}.key_secret"),
+        # `type` is set explicitly: it is the union's tag, so it must be written even though it is the default.
+        source=DeviceSource(type="device", index=request.device_index),
+        schedule=ScheduleSettings(timezone=request.timezone, windows=request.schedule),
+        zones=(),
+        outbox=OutboxSettings(path=OUTBOX_PATH),
+    )
 
 
-def _validate_with_detector(config_path: Path) -> bool:
-    """Validate with the detector's own model when the detector package is installed here."""
-    try:
-        from detector.config import validate_config_file
-    except ImportError as exc:
-        # The platform image has no detector dependencies; the device validates again before it starts
-        # (ExecStartPre= in the unit), so this is reported, not hidden.
-        logger.warning("detector package not importable (%s): camera.yaml not validated here", exc)
-        return False
+def camera_document(request: ProvisionRequest) -> dict[str, Any]:
+    """The document ``camera.yaml`` holds: the fields provisioning set, as plain data, defaults left out.
+
+    The device's ``config_hash`` is computed over the document as written (``nitrosignal.confighash``), and
+    provisioning computes the same value from this dictionary.
+    """
+    return camera_config(request).model_dump(mode="json", exclude_unset=True)
+
+
+def _validate_with_detector(config_path: Path) -> None:
+    """Read the written file back with the detector's own loader, the files it names included."""
     _, issues = validate_config_file(config_path, with_files=True)
     if issues:
         raise ProvisionError(
             "generated camera.yaml does not validate: " + "; ".join(i.format(config_path.name) for i in issues)
         )
-    return True
 
 
 def provision_camera(
@@ -191,8 +198,8 @@ def provision_camera(
             # Only the device sees the image, so only the installer can draw the zones' polygons.
             zones = ", ".join(request.zones)
             header.append(f"# Zones registered on the platform: {zones}; add their polygons under zones.")
-        config_path.write_text("\n".join(header) + "\n" + yaml.safe_dump(camera_config(request), sort_keys=False))
-        validated = _validate_with_detector(config_path)
+        config_path.write_text("\n".join(header) + "\n" + yaml.safe_dump(camera_document(request), sort_keys=False))
+        _validate_with_detector(config_path)
         dropin = staging / "systemd" / "nitrosignal-detector.service.d" / "10-platform.conf"
         dropin.parent.mkdir(parents=True)
         dropin.write_text(dropin_text(addresses, host=host, device_index=request.device_index))
@@ -220,5 +227,4 @@ def provision_camera(
         camera_public_key=camera_public,
         platform_public_key=platform_key,
         allowed_addresses=addresses,
-        validated_with_detector=validated,
     )
