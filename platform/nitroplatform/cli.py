@@ -12,10 +12,10 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from nitroplatform.bench.soak import soak_app
 from nitroplatform.ops import cli as ops_cli
 from nitroplatform.people import cli as people_cli
 from nitroplatform.settings import Settings, get_settings, validation_messages
-from nitroplatform.soak import soak_app
 from nitrosignal.keys import KeyFileError, load_public
 
 app = typer.Typer(
@@ -269,7 +269,7 @@ def bench(
     ),
 ) -> None:
     """Measure sustained ingest (alerts/s, acks included), ingest-to-SSE latency, and lost/duplicated counts."""
-    from nitroplatform.bench import BenchConfig, run_bench
+    from nitroplatform.bench.ingest import BenchConfig, run_bench
 
     config = BenchConfig(
         seconds=seconds,

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from nitroplatform.soak import rss_verdict, soak_app
+from nitroplatform.bench.soak import rss_verdict, soak_app
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from nitroplatform.bench import BenchConfig, run_bench
+from nitroplatform.bench.ingest import BenchConfig, run_bench
 
 
 @pytest.mark.slow
