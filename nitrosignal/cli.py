@@ -1,14 +1,16 @@
 """The `nitrosignal` command: one entry point with a subcommand group per component.
 
-Component groups are imported lazily, so a platform-only install can run `nitrosignal platform ...`
-without torch or mediapipe, and a device can run `nitrosignal detector ...` without FastAPI.
+Component groups, and the demo (which needs every extra), are imported lazily, inside functions, so a
+platform-only install can run `nitrosignal platform ...` without torch or mediapipe, and a device can run
+`nitrosignal detector ...` without FastAPI. This module is the shell on top of the core: nothing in the
+core imports it.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import typer
 from typer.main import get_command
@@ -16,25 +18,58 @@ from typer.main import get_command
 from nitrosignal import __version__
 from nitrosignal.keys_cli import app as keys_app
 
-# name -> (module holding a typer app called `app`, extra to install, one-line help)
-COMPONENT_GROUPS: dict[str, tuple[str, str, str]] = {
-    "detector": (
-        "detector.cli",
+
+def _detector_app() -> typer.Typer:
+    from detector.cli import app as group
+
+    return group
+
+
+def _platform_app() -> typer.Typer:
+    from nitroplatform.cli import app as group
+
+    return group
+
+
+def _training_app() -> typer.Typer:
+    from training.cli import app as group
+
+    return group
+
+
+def _iama_app() -> typer.Typer:
+    from iama.cli import app as group
+
+    return group
+
+
+@dataclass(frozen=True)
+class ComponentGroup:
+    """A component's subcommand group: how to import it, the extra it needs, and its one-line help."""
+
+    load: Callable[[], typer.Typer]
+    extra: str
+    help: str
+
+
+COMPONENT_GROUPS: dict[str, ComponentGroup] = {
+    "detector": ComponentGroup(
+        _detector_app,
         "detector",
         "On-device detection: validate a camera config, run on a camera or file, score photos, benchmark.",
     ),
-    "platform": (
-        "nitroplatform.cli",
+    "platform": ComponentGroup(
+        _platform_app,
         "platform",
         "Central platform: serve the API and ingest, manage cameras, users, the database and benchmarks.",
     ),
-    "train": (
-        "training.cli",
+    "train": ComponentGroup(
+        _training_app,
         "training",
         "Model pipeline: check datasets, build synthetic data, train, evaluate, export and publish.",
     ),
-    "iama": (
-        "iama.cli",
+    "iama": ComponentGroup(
+        _iama_app,
         "platform",
         "Human-rights impact assessments: create, answer, review, approve and export IAMA records.",
     ),
@@ -68,23 +103,21 @@ def _missing_extra_app(name: str, extra: str, error: ImportError) -> typer.Typer
 
 
 def _load_group(name: str) -> typer.Typer:
-    module_name, extra, _ = COMPONENT_GROUPS[name]
+    group = COMPONENT_GROUPS[name]
     try:
-        module = importlib.import_module(module_name)
+        return group.load()
     except ImportError as error:
-        return _missing_extra_app(name, extra, error)
-    group: typer.Typer = module.app
-    return group
+        return _missing_extra_app(name, group.extra, error)
 
 
 def _register_groups(argv: Sequence[str]) -> None:
     # Import only the group being run; `--help` at the top level lists them all without importing.
     requested = next((arg for arg in argv if not arg.startswith("-")), None)
-    for name, (_, _, help_text) in COMPONENT_GROUPS.items():
+    for name, group in COMPONENT_GROUPS.items():
         if requested == name:
-            app.add_typer(_load_group(name), name=name, help=help_text)
+            app.add_typer(_load_group(name), name=name, help=group.help)
         else:
-            app.add_typer(_placeholder(name, help_text), name=name, help=help_text)
+            app.add_typer(_placeholder(name, group.help), name=name, help=group.help)
 
 
 def _placeholder(name: str, help_text: str) -> typer.Typer:

@@ -46,24 +46,24 @@ def _echo(text: str) -> None:
 def _camera_config(
     data_dir: Path, *, endpoint: str, platform_public_key: Path, clip: Path, clip_fps: int, realtime: bool
 ) -> Path:
+    from detector.config import CameraConfig, FileSource, OutboxSettings, PlatformLink, ScheduleSettings, ScheduleWindow
+    from detector.settings import ZoneSettings
     from nitrosignal.demo.seed import DEMO_CAMERA_ID, DEMO_ZONE
 
     camera_dir = data_dir / "camera"
-    config = {
-        "camera_id": DEMO_CAMERA_ID,
-        "platform": {"endpoint": endpoint, "public_key_file": str(platform_public_key), "ack_timeout_s": 3},
-        "secret_key_file": str(camera_dir / f"{DEMO_CAMERA_ID}.key_secret"),
-        "source": {"type": "file", "path": str(clip), "realtime": realtime, "loop": True, "analysis_fps": clip_fps},
-        "schedule": {
-            "timezone": "Europe/Amsterdam",
-            "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00"}],
-        },
-        "zones": [{"name": DEMO_ZONE, "polygon": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]}],
-        "outbox": {"path": str(camera_dir / "outbox.sqlite3")},
-        "heartbeat_interval_s": 2,
-    }
+    every_day = ScheduleWindow(days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"), start="00:00", end="00:00")
+    config = CameraConfig(
+        camera_id=DEMO_CAMERA_ID,
+        platform=PlatformLink(endpoint=endpoint, public_key_file=platform_public_key, ack_timeout_s=3),
+        secret_key_file=camera_dir / f"{DEMO_CAMERA_ID}.key_secret",
+        source=FileSource(type="file", path=clip, realtime=realtime, loop=True, analysis_fps=clip_fps),
+        schedule=ScheduleSettings(timezone="Europe/Amsterdam", windows=(every_day,)),
+        zones=(ZoneSettings(name=DEMO_ZONE, polygon=[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]),),
+        outbox=OutboxSettings(path=camera_dir / "outbox.sqlite3"),
+        heartbeat_interval_s=2,
+    )
     path = camera_dir / "camera.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_unset=True), sort_keys=False))
     return path
 
 
