@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=.:platform $(BIN)/lint-imports
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest

@@ -204,7 +204,7 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
             raise typer.Exit(code=2) from exc
         settings = camera.analysis
         masks = MaskApplier(camera.privacy_masks)
-        model_path = model or camera.resolved_model_path()
+        model_path = model or camera.model_path or default_model_path()
     try:
         return settings, load_model(model_path), masks
     except ModelLoadError as exc:

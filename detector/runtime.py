@@ -170,9 +170,9 @@ class DetectorRuntime:
         try:
             from detector.analysis import FrameAnalyzer
             from detector.confirm import IncidentConfirmer
-            from detector.model import load_model
+            from detector.model import default_model_path, load_model
 
-            model = load_model(self.config.resolved_model_path())
+            model = load_model(self.config.model_path or default_model_path())
         except Exception:
             # Loud and explicit: the heartbeat says error/model_load_failed until someone fixes it.
             logger.exception("MODEL LOAD FAILED: the detector will not look until this is fixed")

@@ -144,11 +144,3 @@ class CameraConfig(StrictModel):
         writes, and useless for guessing an RTSP password without the device's secret.
         """
         return config_hash(self._document, secret_z85)
-
-    def resolved_model_path(self) -> Path:
-        """The configured model path, or the shipped model."""
-        if self.model_path is not None:
-            return self.model_path
-        from detector.model import default_model_path  # torch is heavy; only when actually needed
-
-        return default_model_path()
