@@ -82,10 +82,12 @@ class Events:
         self._lines = response.iter_lines()
         self.closed = False
 
-    def next(self) -> dict[str, Any] | None:
-        """The next event, or None when the server closed the stream."""
+    def next(self, deadline: float | None = None) -> dict[str, Any] | None:
+        """The next event, or None when the server closed the stream; fails after ``deadline`` (monotonic)."""
         current: dict[str, Any] = {}
         for line in self._lines:
+            if deadline is not None and time.monotonic() > deadline:
+                raise AssertionError("the stream is still open (keepalives keep coming)")
             if line.startswith("event: "):
                 current["event"] = line[7:]
             elif line.startswith("data: "):
@@ -96,9 +98,10 @@ class Events:
         return None
 
     def rest(self) -> list[dict[str, Any]]:
-        """Every event until the server closes the stream (a read timeout fails the test)."""
+        """Every event until the server closes the stream; fails when it is still open after READ_TIMEOUT_S."""
         events = []
-        while (event := self.next()) is not None:
+        deadline = time.monotonic() + READ_TIMEOUT_S
+        while (event := self.next(deadline)) is not None:
             events.append(event)
         return events
 
