@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -157,7 +156,7 @@ def test_who_may_resolve_a_comment(
     session: Session, filled_record: int, actor: str, reviewer: bool, allowed: bool
 ) -> None:
     comment = service.add_comment(session=session, record_id=filled_record, actor="bob", body="Bron?")
-    expectation = nullcontext() if allowed else pytest.raises(service.NotAllowedError, match="only its author")
+    expectation = contextlib.nullcontext() if allowed else pytest.raises(service.NotAllowedError, match="only its author")
     with expectation:
         service.resolve_comment(session=session, comment_id=comment.id, actor=actor, may_resolve_others=reviewer)
     assert (comment.resolved_by == actor) is allowed
