@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from people_helpers import add_camera, add_incident  # type: ignore[import-not-found, unused-ignore]
+from fastapi.testclient import TestClient
+from people_helpers import PeopleUser, add_camera, add_incident  # type: ignore[import-not-found, unused-ignore]
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +26,7 @@ from nitroplatform.audit.chain import (
     verify_chain,
     week_start,
 )
+from nitroplatform.auth.deps import Role
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.migrate import upgrade
 from nitroplatform.people.record_models import AuditEntry
@@ -300,3 +302,20 @@ def make_factory() -> Iterator[Callable[[str], sessionmaker[Session]]]:
     yield build
     for engine in engines:
         engine.dispose()
+
+
+def test_the_audit_api_shows_redacted_entries_and_verifies(
+    session_factory: sessionmaker[Session],
+    handled: dict[str, uuid.UUID],
+    https_client: Callable[[], TestClient],
+    make_user: Callable[..., PeopleUser],
+) -> None:
+    with session_factory() as db:
+        run_retention(db, retention_days=28, now=NOW)
+    auditor = make_user("aud", Role.auditor)
+    client = https_client()
+    items = client.get("/api/v1/audit", params={"target_id": str(handled["old"])}, headers=auditor.headers).json()
+    assert [(item["actor"], item["detail"]) for item in items["items"]] == [("redacted", {})] * 3
+    assert all(item["redacted_at"] is not None for item in items["items"])
+    verify = client.get("/api/v1/audit/verify", headers=auditor.headers).json()
+    assert verify["ok"] is True and verify["redacted"] == 3
