@@ -155,3 +155,18 @@ def test_claim_by_a_colleague_shows_up_live(platform: LivePlatform, page: Page) 
     # Recording arrival on a colleague's incident is refused by the platform (409), and the app says why.
     page.get_by_role("button", name="Ik ben ter plaatse").click()
     expect(page.locator("#toast")).to_contain_text("Iemand anders heeft deze melding al opgepakt")
+
+
+def test_deactivation_elsewhere_takes_the_app_back_to_login(platform: LivePlatform, page: Page) -> None:
+    """The stream ends with ``event: end`` when the officer's access ends; the app stops it and shows the login."""
+    from nitroplatform.people import service as people
+
+    officer = _officer_on_boulevard(platform)
+    login(page, officer)
+    expect(page.locator("h1")).to_have_text("Open meldingen")
+    page.wait_for_function("window.nitrosignal.streamState === 'open'")
+    with platform.factory() as session:
+        people.set_active(session, username=officer, active=False, actor="test")
+        session.commit()
+    expect(page.locator("h1")).to_have_text("Inloggen", timeout=5000)
+    assert page.evaluate("window.nitrosignal.live") is None, "the stream is stopped, not retried"
