@@ -268,8 +268,11 @@ def comment(
 def resolve(
     comment_id: int = typer.Argument(..., help="Comment id."), actor: str = ACTOR, database_url: str | None = DB_OPTION
 ) -> None:
-    """Resolve a comment."""
-    run_in_session(database_url, lambda db: service.resolve_comment(session=db, comment_id=comment_id, actor=actor))
+    """Resolve a comment (the shell's operator holds the database already, so any comment)."""
+    run_in_session(
+        database_url,
+        lambda db: service.resolve_comment(session=db, comment_id=comment_id, actor=actor, may_resolve_others=True),
+    )
     typer.echo("resolved")
 
 

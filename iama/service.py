@@ -66,6 +66,7 @@ from iama.workflow import (
 __all__ = [
     "Deployment",
     "DeploymentIn",
+    "NotAllowedError",
     "NotFoundError",
     "ReviewMark",
     "add_comment",
@@ -149,11 +150,31 @@ def add_comment(*, session: Session, record_id: int, actor: str, body: str, ques
     return row
 
 
-def resolve_comment(*, session: Session, comment_id: int, actor: str) -> Comment:
-    """Mark a comment resolved."""
+class NotAllowedError(PermissionError):
+    """The actor may not do this to someone else's item."""
+
+
+def resolve_comment(*, session: Session, comment_id: int, actor: str, may_resolve_others: bool) -> Comment:
+    """Mark a comment resolved.
+
+    Only the comment's author, the record's author, or someone the caller vouches for with
+    ``may_resolve_others`` (the platform passes it for privacy officers and admins, who review records)
+    may resolve it; any other reader of the record may not close someone else's point.
+
+    Raises:
+        NotFoundError: no such comment.
+        NotAllowedError: the actor may not resolve this comment.
+        WorkflowError: it is resolved already.
+    """
     row = session.get(Comment, comment_id)
     if row is None:
         raise NotFoundError(f"no comment {comment_id}")
+    record = session.get(IamaRecord, row.record_id)
+    owners = {row.author, record.author if record is not None else row.author}
+    if not may_resolve_others and actor not in owners:
+        raise NotAllowedError(
+            f"comment {comment_id} is {row.author}'s: only its author, the record's author or a reviewer may resolve it"
+        )
     if row.resolved_at is not None:
         raise WorkflowError(f"comment {comment_id} is already resolved")
     row.resolved_by, row.resolved_at = actor, _now()

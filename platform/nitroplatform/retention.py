@@ -1,8 +1,10 @@
 """Retention: delete alerts and incidents older than ``retention_days`` (28 by default), keep counts.
 
 Before an incident goes, it is folded into ``people_weekly_aggregates`` (camera, ISO week of opening,
-outcome, look-alike category, model). Its alerts, pages, claim and outcome (with any remark) go with it.
-Every run is logged in ``people_retention_runs`` and in the audit log, including failed runs.
+outcome, look-alike category, model). Its alerts, pages, claim and outcome go with it, and in the same
+transaction its audit entries are redacted (officer, camera, outcome, category and exact time removed; the
+hash chain still verifies, see ``nitroplatform.audit.chain``). Every run is logged in
+``people_retention_runs`` and in the audit log, including failed runs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from nitroplatform.audit.chain import record
+from nitroplatform.audit.chain import record, redact_incident_entries
 from nitroplatform.db.models import Alert, Incident
 from nitroplatform.people.dispatch_models import IncidentClaim, IncidentOutcome, Page
 from nitroplatform.people.models import AuthSession, LoginAttempt
@@ -83,6 +85,7 @@ def run_retention(db: Session, *, retention_days: int, now: datetime | None = No
     try:
         incidents_deleted = 0
         alerts_deleted = 0
+        audit_redacted = 0
         while True:
             rows = db.execute(
                 select(
@@ -115,7 +118,9 @@ def run_retention(db: Session, *, retention_days: int, now: datetime | None = No
                     )
                 ] += 1
             _fold(db, counts)
-            alerts_deleted += _delete_batch(db, ids=[row.id for row in rows])
+            ids = [row.id for row in rows]
+            alerts_deleted += _delete_batch(db, ids=ids)
+            audit_redacted += redact_incident_entries(db, incident_ids=ids, at=started)
             incidents_deleted += len(rows)
             db.commit()
         # Alerts whose incident is still young stay with it; stray old alerts (no incident) go.
@@ -137,14 +142,16 @@ def run_retention(db: Session, *, retention_days: int, now: datetime | None = No
                 "cutoff": cutoff.isoformat(),
                 "incidents_deleted": incidents_deleted,
                 "alerts_deleted": alerts_deleted,
+                "audit_entries_redacted": audit_redacted,
             },
         )
         db.commit()
         logger.info(
-            "retention: deleted %d incidents and %d alerts before %s",
+            "retention: deleted %d incidents and %d alerts before %s, redacted %d audit entries",
             incidents_deleted,
             alerts_deleted,
             cutoff.isoformat(),
+            audit_redacted,
         )
         return run
     except Exception as error:

@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     live_buffer_size: int = Field(
         default=4096, ge=16, description="Live events kept for Last-Event-ID replay after a reconnect."
     )
+    live_keepalive_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Seconds between keepalives on an idle live stream. At each one, and at least this often "
+        "while events flow, the stream re-checks its caller's session or token and scope, and ends if they "
+        "changed (a logout or deactivation in this worker, or on PostgreSQL in any worker, ends it at once).",
+    )
     registry_refresh_s: float = Field(
         default=5.0, gt=0, description="Seconds between reloads of the camera registry cache used by ZAP."
     )

@@ -103,3 +103,45 @@ def test_upgrade_twice_is_a_no_op(fresh_database: DatabaseFactory) -> None:
     upgrade(url)
     upgrade(url)
     assert current_revision(url) == head_revision()
+
+
+@pytest.mark.parametrize("fresh_database", BACKENDS, indirect=True)
+def test_upgrade_to_0004_keeps_outcomes_and_drops_only_the_remark(fresh_database: DatabaseFactory) -> None:
+    """0004_privacy rebuilds the outcome table without its free-text remark (personal data went into it):
+    every outcome keeps its structured fields, and the remark is gone from the database, not just unused."""
+    url = fresh_database()
+    upgrade(url, "0003_iama")
+    now = datetime.now(UTC).replace(microsecond=0)
+    outcomes = [
+        {"outcome": "confirmed_use", "category": None, "remark": "Jan Jansen, 06-12345678"},
+        {"outcome": "false_alarm", "category": "drink", "remark": None},
+    ]
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            table = Table("people_incident_outcomes", MetaData(), autoload_with=connection)
+            for values in outcomes:
+                incident: object = uuid.uuid4()
+                if connection.dialect.name == "sqlite":
+                    incident = uuid.UUID(str(incident)).hex
+                connection.execute(
+                    table.insert().values(
+                        incident_id=incident,
+                        camera_id="cam-upgrade",
+                        model_id="balloon-at-mouth",
+                        model_version="1.0.0",
+                        recorded_at=now,
+                        **values,
+                    )
+                )
+        upgrade(url)
+        with engine.connect() as connection:
+            table = Table("people_incident_outcomes", MetaData(), autoload_with=connection)
+            rows = connection.execute(select(table).order_by(table.c.outcome)).mappings().all()
+    finally:
+        engine.dispose()
+    assert "remark" not in table.c
+    assert [(row["outcome"], row["category"], row["model_version"]) for row in rows] == [
+        ("confirmed_use", None, "1.0.0"),
+        ("false_alarm", "drink", "1.0.0"),
+    ]

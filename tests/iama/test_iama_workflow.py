@@ -138,7 +138,28 @@ def test_to_fix_returns_to_draft_and_history_is_kept(session: Session, filled_re
     comment = service.add_comment(
         session=session, record_id=filled_record, actor="bob", body="Beter", question_id="1.1.1"
     )
-    assert service.resolve_comment(session=session, comment_id=comment.id, actor="alice").resolved_by == "alice"
+    resolved = service.resolve_comment(session=session, comment_id=comment.id, actor="alice", may_resolve_others=False)
+    assert resolved.resolved_by == "alice", "the record's author may resolve a comment on it"
+
+
+# who resolves bob's comment on alice's record, vouched for as a reviewer or not → allowed
+RESOLVE_TABLE: list[tuple[str, bool, bool]] = [
+    ("bob", False, True),  # the comment's author
+    ("alice", False, True),  # the record's author
+    ("mallory", False, False),  # any other reader
+    ("carol", True, True),  # a reviewer the platform vouches for
+]
+
+
+@pytest.mark.parametrize(("actor", "reviewer", "allowed"), RESOLVE_TABLE)
+def test_who_may_resolve_a_comment(
+    session: Session, filled_record: int, actor: str, reviewer: bool, allowed: bool
+) -> None:
+    comment = service.add_comment(session=session, record_id=filled_record, actor="bob", body="Bron?")
+    refused = pytest.raises(service.NotAllowedError, match="only its author")
+    with contextlib.nullcontext() if allowed else refused:
+        service.resolve_comment(session=session, comment_id=comment.id, actor=actor, may_resolve_others=reviewer)
+    assert (comment.resolved_by == actor) is allowed
 
 
 def test_rejected_risk_blocks_approval_and_refusal_needs_reasons(

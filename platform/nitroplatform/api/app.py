@@ -35,6 +35,7 @@ from nitroplatform.ingest.auth import CameraKeyCache
 from nitroplatform.ingest.handler import IngestHandler
 from nitroplatform.ingest.metrics import PlatformMetrics
 from nitroplatform.ingest.server import IngestServer
+from nitroplatform.live.access import AccessAnnouncer
 from nitroplatform.live.bus import LiveBus
 from nitroplatform.live.pg_notify import PgListener, channel_for
 from nitroplatform.live.relay import RelayPublisher, RelaySubscriber
@@ -89,6 +90,8 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
     # Same-machine workers share events over the relay when one is configured; otherwise PostgreSQL NOTIFY.
     use_notify = is_postgres(url) and settings.live_relay is None
     publisher = IncidentPublisher(bus=bus, pg_channel=channel_for(url) if use_notify else None, pg_origin=origin)
+    # Logout, deactivation and scope changes committed through this app reach its open live streams at once.
+    AccessAnnouncer(bus=bus, pg_channel=publisher.pg_channel, pg_origin=origin).install(factory)
     run_ingest = settings.ingest_enabled if with_ingest is None else with_ingest
     run_sweeper = settings.sweeper_enabled if with_ingest is None else with_ingest
 

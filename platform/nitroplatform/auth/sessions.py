@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from nitroplatform.auth.access_marks import mark_access_changed
 from nitroplatform.people.models import AuthSession
 from nitroplatform.people.timeutil import as_utc, utcnow
 
@@ -77,13 +78,17 @@ def find_session(db: Session, *, raw_id: str) -> AuthSession | None:
 
 
 def end_session(db: Session, *, raw_id: str) -> None:
-    """Delete the session behind a cookie value (logout)."""
+    """Delete the session behind a cookie value (logout); its user's open streams re-check after the commit."""
+    user_id = db.scalar(select(AuthSession.user_id).where(AuthSession.id_hash == digest(raw_id)))
     db.execute(delete(AuthSession).where(AuthSession.id_hash == digest(raw_id)))
+    if user_id is not None:
+        mark_access_changed(db, user_ids=[user_id])
 
 
 def end_all_sessions(db: Session, *, user_id: int) -> None:
-    """Delete every session of a user (password change, deactivation)."""
+    """Delete every session of a user (password change, deactivation); their open streams re-check."""
     db.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    mark_access_changed(db, user_ids=[user_id])
 
 
 def csrf_matches(expected: str, presented: str | None) -> bool:

@@ -272,7 +272,7 @@ def audit_verify() -> None:
     with _session() as db:
         report = verify_chain(db)
     if report.ok:
-        typer.echo(f"audit chain intact: {report.entries} entries")
+        typer.echo(f"audit chain intact: {report.entries} entries ({report.redacted} redacted by retention)")
         return
     typer.echo(f"AUDIT CHAIN BROKEN at entry {report.first_bad_id}: {report.reason}", err=True)
     raise typer.Exit(code=1)

@@ -79,7 +79,8 @@ class IncidentClaim(Base):
 
 
 class IncidentOutcome(Base):
-    """What the officer found. Model and camera are copied so precision survives incident deletion."""
+    """What the officer found, as categories only (no free text). Model and camera are copied so precision
+    survives incident deletion."""
 
     __tablename__ = "people_incident_outcomes"
 
@@ -90,7 +91,6 @@ class IncidentOutcome(Base):
     model_version: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)
     category: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    remark: Mapped[str | None] = mapped_column(String(200), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nitroplatform.db.base import Base
@@ -12,9 +12,14 @@ from nitroplatform.db.models import UTCDateTime, utcnow
 
 
 class AuditEntry(Base):
-    """One audited action. ``entry_hash`` = sha256(prev_hash + canonical JSON of this entry's fields)."""
+    """One audited action, sealed in the hash chain (``nitroplatform.audit.chain`` explains the two hashes).
+
+    ``at``, ``actor`` and ``detail`` are redactable: they are covered by the salted ``detail_digest``, and
+    the chain's ``entry_hash`` covers the digest. Retention redacts the entries of an incident it deletes.
+    """
 
     __tablename__ = "people_audit_entries"
+    __table_args__ = (Index("ix_people_audit_entries_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
@@ -23,6 +28,9 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32), nullable=False)
     target_id: Mapped[str] = mapped_column(String(128), nullable=False)
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    detail_salt: Mapped[str | None] = mapped_column(String(32), nullable=True, doc="Dropped when redacted.")
+    detail_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Unique: two writers racing for the same predecessor cannot fork the chain, the second one fails.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)

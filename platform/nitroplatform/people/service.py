@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from nitroplatform.api.errors import ConflictError as CoreConflictError
 from nitroplatform.api.errors import NotFoundError as CoreNotFoundError
 from nitroplatform.audit.chain import record
+from nitroplatform.auth.access_marks import mark_access_changed
 from nitroplatform.auth.deps import Role
 from nitroplatform.auth.passwords import hash_password
 from nitroplatform.auth.sessions import end_all_sessions
@@ -78,6 +79,7 @@ def set_roles(db: Session, *, username: str, roles: Iterable[Role], actor: str) 
     held = {grant.role for grant in user.grants}
     user.grants.extend(RoleGrant(role=role, granted_by=actor) for role in sorted(wanted - held))
     db.flush()
+    mark_access_changed(db, user_ids=[user.id])
     record(db, actor=actor, action="user.roles", target_type="user", target_id=username, detail=_roles(user))
     return user
 
@@ -89,6 +91,7 @@ def set_active(db: Session, *, username: str, active: bool, actor: str) -> User:
     if not active:
         end_all_sessions(db, user_id=user.id)
     db.flush()
+    mark_access_changed(db, user_ids=[user.id])
     record(
         db, actor=actor, action="user.activate" if active else "user.deactivate", target_type="user", target_id=username
     )
@@ -172,6 +175,7 @@ def update_team(
 def delete_team(db: Session, *, team_id: int, actor: str) -> None:
     """Delete a team with its memberships, areas, shifts and routes."""
     team = get_team(db, team_id=team_id)
+    mark_access_changed(db, user_ids=_member_ids(db, team_id=team_id))
     db.delete(team)
     db.flush()
     record(db, actor=actor, action="team.delete", target_type="team", target_id=team_id, detail={"name": team.name})
@@ -186,6 +190,7 @@ def add_member(db: Session, *, team_id: int, username: str, actor: str) -> Membe
     membership = Membership(team_id=team_id, user_id=user.id)
     user.memberships.append(membership)
     db.flush()
+    mark_access_changed(db, user_ids=[user.id])
     record(
         db, actor=actor, action="team.member_add", target_type="team", target_id=team_id, detail={"username": username}
     )
@@ -200,6 +205,7 @@ def remove_member(db: Session, *, team_id: int, username: str, actor: str) -> No
     if len(user.memberships) == before:
         raise NotFoundError(f"{username!r} is not in team {team_id}")
     db.flush()
+    mark_access_changed(db, user_ids=[user.id])
     record(
         db,
         actor=actor,
@@ -208,6 +214,10 @@ def remove_member(db: Session, *, team_id: int, username: str, actor: str) -> No
         target_id=team_id,
         detail={"username": username},
     )
+
+
+def _member_ids(db: Session, *, team_id: int) -> list[int]:
+    return list(db.scalars(select(Membership.user_id).where(Membership.team_id == team_id)))
 
 
 def team_members(db: Session, *, team_id: int) -> Sequence[User]:
@@ -224,6 +234,8 @@ def add_area(db: Session, *, team_id: int, name: str, camera_ids: Sequence[str],
     area.cameras = [AreaCamera(camera_id=camera_id) for camera_id in sorted(set(camera_ids))]
     db.add(area)
     db.flush()
+    # The team's officers now see other cameras.
+    mark_access_changed(db, user_ids=_member_ids(db, team_id=team_id))
     record(
         db,
         actor=actor,
@@ -242,6 +254,7 @@ def delete_area(db: Session, *, team_id: int, area_id: int, actor: str) -> None:
         raise NotFoundError(f"team {team_id} has no area {area_id}")
     db.delete(area)
     db.flush()
+    mark_access_changed(db, user_ids=_member_ids(db, team_id=team_id))
     record(
         db, actor=actor, action="team.area_delete", target_type="team", target_id=team_id, detail={"area": area.name}
     )

@@ -1,16 +1,15 @@
-"""Outcome vocabulary: what an officer can record, with the look-alike categories of a false alarm."""
+"""Outcome vocabulary: what an officer can record, with the look-alike categories of a false alarm.
+
+There is deliberately no free-text field. A remark box took names, addresses, phone numbers and licence
+plates; structured categories carry what field precision and the IAMA's monitoring need, and nothing about
+a person. ``OutcomeIn`` forbids extra fields, so a client that still sends ``remark`` gets a 422.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-REMARK_MAX_LENGTH = 200
-REMARK_WARNING = (
-    "Do not enter personal data: no names, descriptions of people, clothing, licence plates or addresses. "
-    "Describe only what happened, in at most 200 characters."
-)
 
 
 class Outcome(StrEnum):
@@ -36,15 +35,12 @@ class LookAlike(StrEnum):
 
 
 class OutcomeIn(BaseModel):
-    """An officer's outcome. ``category`` is required for a false alarm and refused otherwise."""
+    """An officer's outcome. ``category`` is required for a false alarm and refused otherwise; no free text."""
 
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
     category: LookAlike | None = Field(default=None, description="Look-alike category; only for false_alarm.")
-    remark: str | None = Field(
-        default=None, max_length=REMARK_MAX_LENGTH, description=f"Optional short remark. {REMARK_WARNING}"
-    )
 
     @model_validator(mode="after")
     def _category_only_for_false_alarm(self) -> OutcomeIn:
@@ -52,9 +48,6 @@ class OutcomeIn(BaseModel):
             raise ValueError("a false_alarm needs a look-alike category")
         if self.outcome is not Outcome.false_alarm and self.category is not None:
             raise ValueError(f"category is only for false_alarm, not for {self.outcome.value}")
-        if self.remark is not None:
-            stripped = self.remark.strip()
-            object.__setattr__(self, "remark", stripped or None)
         return self
 
 
@@ -63,8 +56,6 @@ class OutcomeCategoriesOut(BaseModel):
 
     outcomes: list[Outcome]
     false_alarm_categories: list[LookAlike]
-    remark_max_length: int
-    remark_warning: str
 
 
 def categories() -> OutcomeCategoriesOut:
@@ -72,6 +63,4 @@ def categories() -> OutcomeCategoriesOut:
     return OutcomeCategoriesOut(
         outcomes=list(Outcome),
         false_alarm_categories=list(LookAlike),
-        remark_max_length=REMARK_MAX_LENGTH,
-        remark_warning=REMARK_WARNING,
     )

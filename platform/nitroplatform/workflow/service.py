@@ -124,7 +124,7 @@ def arrive(db: Session, *, incident_id: uuid.UUID, user: AuthUser, at: datetime)
 
 
 def record_outcome(db: Session, *, incident_id: uuid.UUID, user: AuthUser, body: OutcomeIn, at: datetime) -> StepResult:
-    """Record what was found and close the incident. The remark is stored but never copied into the audit log."""
+    """Record what was found (structured categories only) and close the incident."""
     incident = _load_visible(db, incident_id=incident_id, user=user)
     claim_row = _own_claim(db, incident_id=incident.id, user=user)
     _transition(db, incident=incident, step="outcome", at=at)
@@ -138,7 +138,6 @@ def record_outcome(db: Session, *, incident_id: uuid.UUID, user: AuthUser, body:
             model_version=incident.model_version,
             outcome=body.outcome.value,
             category=body.category.value if body.category else None,
-            remark=body.remark,
             recorded_at=at,
         )
     )
@@ -153,7 +152,6 @@ def record_outcome(db: Session, *, incident_id: uuid.UUID, user: AuthUser, body:
             "camera_id": incident.camera_id,
             "outcome": body.outcome.value,
             "category": body.category.value if body.category else None,
-            "remark_given": body.remark is not None,
         },
     )
     return StepResult(incident_id=incident.id, state=incident.state, at=at)

@@ -63,7 +63,6 @@ def _outcome(
             model_version=version,
             outcome=outcome,
             category=category,
-            remark="no personal data",
             recorded_at=NOW,
         )
     )
@@ -94,7 +93,7 @@ def test_retention_deletes_old_rows_and_keeps_counts(
         remaining = set(db.scalars(select(Incident.id)))
         assert remaining == {history["young"]}
         assert db.scalar(select(func.count()).select_from(Alert)) == 1
-        assert db.scalar(select(func.count()).select_from(IncidentOutcome)) == 1  # the remark went with its incident
+        assert db.scalar(select(func.count()).select_from(IncidentOutcome)) == 1  # the outcome went with its incident
         week = (NOW - timedelta(days=40)).isocalendar()
         counts = {(row.iso_year, row.iso_week, row.outcome): row.count for row in db.scalars(select(WeeklyAggregate))}
         assert counts == {(week.year, week.week, "confirmed_use"): 1, (week.year, week.week, "none"): 1}

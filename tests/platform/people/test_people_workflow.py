@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from people_helpers import PeopleUser, add_camera, add_incident  # type: ignore[import-not-found, unused-ignore]
-from sqlalchemy import select
+from sqlalchemy import String, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.auth.deps import Role
@@ -148,8 +148,10 @@ OUTCOME_TABLE: list[tuple[dict[str, Any], int]] = [
     ({"outcome": "false_alarm"}, 422),
     ({"outcome": "nobody_there", "category": "phone"}, 422),
     ({"outcome": "false_alarm", "category": "umbrella"}, 422),
-    ({"outcome": "confirmed_use", "remark": "x" * 200}, 200),
-    ({"outcome": "confirmed_use", "remark": "x" * 201}, 422),
+    # No free text at all: a remark with personal data, or even an empty one, is an extra field (issue 18.8).
+    ({"outcome": "confirmed_use", "remark": "Jan Jansen, Dorpsstraat 1, 06-12345678, kenteken 12-ABC-3"}, 422),
+    ({"outcome": "confirmed_use", "remark": ""}, 422),
+    ({"outcome": "false_alarm", "category": "drink", "remark": "blikje"}, 422),
     ({"outcome": "confirmed_use", "image": "data:image/jpeg;base64,AAAA"}, 422),
 ]
 
@@ -178,13 +180,21 @@ def test_outcome_validation(
                 db.commit()
 
 
-def test_outcome_categories_carry_the_personal_data_warning(
-    https_client: Callable[[], TestClient], scene: dict[str, Any]
-) -> None:
+def test_outcome_categories_are_structured_only(https_client: Callable[[], TestClient], scene: dict[str, Any]) -> None:
     body = https_client().get("/api/v1/outcome-categories", headers=scene["people"]["olga"].headers).json()
     assert body["outcomes"] == ["confirmed_use", "nobody_there", "false_alarm", "not_handled"]
-    assert "beach_bucket" in body["false_alarm_categories"] and body["remark_max_length"] == 200
-    assert "personal data" in body["remark_warning"]
+    assert "beach_bucket" in body["false_alarm_categories"]
+    assert set(body) == {"outcomes", "false_alarm_categories"}, "no remark limit or warning: there is no remark"
+
+
+def test_no_outcome_column_can_hold_free_text(session_factory: sessionmaker[Session]) -> None:
+    """The stored outcome is categories only: no text column beyond the short, fixed vocabularies."""
+    with session_factory() as db:
+        columns = {column["name"]: column for column in inspect(db.get_bind()).get_columns("people_incident_outcomes")}
+    assert "remark" not in columns
+    for name, column in columns.items():
+        if isinstance(column["type"], String):
+            assert column["type"].length is not None and column["type"].length <= 64, name
 
 
 def test_a_paged_team_sees_the_camera_it_was_sent_to(

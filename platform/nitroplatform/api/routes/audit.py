@@ -1,6 +1,7 @@
 """The audit log viewer: GET /api/v1/audit (auditor, privacy officer) and GET /api/v1/audit/verify.
 
-Reading the audit log is itself audited.
+Reading the audit log is itself audited. Entries about incidents that retention deleted are shown redacted
+(``redacted_at`` set, actor ``redacted``, empty detail, the time coarsened to its ISO week).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from nitroplatform.api.deps import SessionDep
@@ -34,6 +35,8 @@ class AuditEntryOut(BaseModel):
     target_type: str
     target_id: str
     detail: dict[str, Any]
+    redacted_at: datetime | None
+    detail_digest: str
     prev_hash: str
     entry_hash: str
 
@@ -52,6 +55,7 @@ class ChainReportOut(BaseModel):
     entries: int
     first_bad_id: int | None
     reason: str | None
+    redacted: int = Field(0, description="Entries checked that retention had redacted.")
 
 
 @router.get("", response_model=AuditPage)
@@ -87,6 +91,8 @@ def list_entries(
             target_type=row.target_type,
             target_id=row.target_id,
             detail=json.loads(row.detail),
+            redacted_at=row.redacted_at,
+            detail_digest=row.detail_digest,
             prev_hash=row.prev_hash,
             entry_hash=row.entry_hash,
         )
@@ -117,4 +123,10 @@ def verify(user: Verifier, db: SessionDep) -> ChainReportOut:
         detail={"ok": report.ok, "entries": report.entries},
     )
     db.commit()
-    return ChainReportOut(ok=report.ok, entries=report.entries, first_bad_id=report.first_bad_id, reason=report.reason)
+    return ChainReportOut(
+        ok=report.ok,
+        entries=report.entries,
+        first_bad_id=report.first_bad_id,
+        reason=report.reason,
+        redacted=report.redacted,
+    )

@@ -39,7 +39,8 @@ from nitroplatform.db.models import Camera, utcnow
 
 router = APIRouter(tags=["iama"])
 
-Editor = Annotated[AuthUser, Depends(require_roles(Role.privacy_officer, Role.admin))]
+REVIEWERS = (Role.privacy_officer, Role.admin)
+Editor = Annotated[AuthUser, Depends(require_roles(*REVIEWERS))]
 Reader = Annotated[AuthUser, Depends(require_roles(Role.privacy_officer, Role.admin, Role.auditor, Role.coordinator))]
 WEB_FILES = {
     "index.html": "text/html; charset=utf-8",
@@ -64,6 +65,9 @@ def _domain(db: Session) -> Iterator[None]:
     except service.NotFoundError as error:
         db.rollback()
         raise NotFoundError(str(error)) from error
+    except service.NotAllowedError as error:
+        db.rollback()
+        raise HTTPException(403, detail=str(error)) from error
     except WorkflowError as error:
         db.rollback()
         raise ConflictError(str(error)) from error
@@ -300,9 +304,11 @@ def post_comment(record_id: int, body: CommentIn, user: Reader, db: SessionDep) 
 
 @router.post("/api/v1/iama/comments/{comment_id}/resolve", status_code=204)
 def resolve_comment(comment_id: int, user: Reader, db: SessionDep) -> Response:
-    """Resolve a comment."""
+    """Resolve a comment: its author, the record's author, or a privacy officer or admin (403 for others)."""
     with _domain(db):
-        service.resolve_comment(session=db, comment_id=comment_id, actor=user.username)
+        service.resolve_comment(
+            session=db, comment_id=comment_id, actor=user.username, may_resolve_others=user.has_any(*REVIEWERS)
+        )
     return Response(status_code=204)
 
 

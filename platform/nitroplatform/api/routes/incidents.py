@@ -1,4 +1,9 @@
-"""Incidents: list and detail, scoped to the cameras the caller may see."""
+"""Incidents: list and detail, scoped to the cameras the caller may see.
+
+Both are audited: who saw what. The detail view logs the incident; the list logs one ``incident.list``
+entry per request with the filters, the caller's scope and how many incidents it returned (the incidents
+themselves follow from those while they are kept).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from nitroplatform.api.deps import SessionDep
 from nitroplatform.api.errors import NotFoundError
@@ -14,6 +21,7 @@ from nitroplatform.api.schemas import ErrorOut, IncidentOut, IncidentPage
 from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import CurrentUser
 from nitroplatform.auth.scope import can_see_camera, visible_camera_ids
+from nitroplatform.db.models import Camera
 from nitroplatform.incidents.queries import get_incident, list_incidents
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses={401: {"model": ErrorOut}})
@@ -36,7 +44,37 @@ def read_incidents(
     rows = list_incidents(session, state=state, camera_ids=visible, zone=zone, limit=limit, before=before)
     items = [IncidentOut.model_validate(row) for row in rows]
     next_before = items[-1].opened_at if len(items) == limit else None
+    record(
+        session,
+        actor=user.username,
+        action="incident.list",
+        target_type="incident_list",
+        target_id=state,
+        detail={
+            **_known_filters(session, camera_id=camera_id, zone=zone),
+            "before": before.isoformat() if before is not None else None,
+            "scope": "all" if visible is None else "cameras",
+            "count": len(items),
+        },
+    )
+    session.commit()
     return IncidentPage(items=items, next_before=next_before)
+
+
+def _known_filters(session: Session, *, camera_id: str | None, zone: str | None) -> dict[str, str | None]:
+    """The filters as the audit log keeps them: a configured camera or zone by name, anything else as ``other``.
+
+    Audit entries are kept for good, so a typed value that names nothing configured is not copied into one.
+    """
+    zones: set[str] = set()
+    if zone is not None:
+        for camera_zones in session.scalars(select(Camera.zones)):
+            zones.update(str(name) for name in camera_zones or ())
+    known_camera = camera_id is not None and session.get(Camera, camera_id) is not None
+    return {
+        "camera_id": None if camera_id is None else camera_id if known_camera else "other",
+        "zone": None if zone is None else zone if zone in zones else "other",
+    }
 
 
 @router.get("/{incident_id}", response_model=IncidentOut, responses={404: {"model": ErrorOut}}, summary="One incident")

@@ -1,7 +1,8 @@
 """A minimal server-rendered live incident page for operators and the end-to-end demo.
 
 It lists open incidents and updates from ``/api/v1/stream``. It shows what an officer needs (camera, zone,
-confidence, people bucket, times, state) and nothing else: there is no image to show, by design.
+confidence, people bucket, times, state) and nothing else: there is no image to show, by design. Each
+opening of the page is audited (``live.view``); its stream is audited when it opens (``stream.open``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nitroplatform.api.deps import SessionDep
 from nitroplatform.api.schemas import IncidentOut
+from nitroplatform.audit.chain import record
 from nitroplatform.auth.deps import OptionalUser
 from nitroplatform.auth.scope import visible_camera_ids
 from nitroplatform.incidents.queries import list_incidents
@@ -47,6 +49,9 @@ source.addEventListener("open", () => { status.textContent = "live"; });
 source.addEventListener("error", () => { status.textContent = "reconnecting"; });
 source.addEventListener("incident", (message) => render(JSON.parse(message.data)));
 source.addEventListener("resync", () => window.location.reload());
+// The platform ends the stream when the session ends or the scope changes: reload (the login page, or the
+// list with the new scope) instead of letting EventSource retry.
+source.addEventListener("end", () => { source.close(); window.location.reload(); });
 """
 LIVE_JS = LIVE_JS_TEMPLATE.replace("__COLUMNS__", json.dumps(list(COLUMNS)))
 
@@ -62,7 +67,17 @@ def live_page(user: OptionalUser, session: SessionDep) -> Response:
     """The live page for a logged-in user; others are sent to the web app's login."""
     if user is None:
         return RedirectResponse("/app/login?next=/live", status_code=303)
-    rows = list_incidents(session, state="open", camera_ids=visible_camera_ids(user, session), limit=200)
+    visible = visible_camera_ids(user, session)
+    rows = list_incidents(session, state="open", camera_ids=visible, limit=200)
+    record(
+        session,
+        actor=user.username,
+        action="live.view",
+        target_type="incident_list",
+        target_id="open",
+        detail={"scope": "all" if visible is None else "cameras", "count": len(rows)},
+    )
+    session.commit()
     table_rows = "\n".join(_row(IncidentOut.model_validate(row)) for row in rows)
     header = "".join(f"<th>{escape(name.replace('_', ' '))}</th>" for name in COLUMNS)
     html = f"""<!doctype html>

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nitroplatform.api.deps import SessionDep, SettingsDep
 from nitroplatform.audit.chain import record
@@ -21,7 +21,7 @@ from nitroplatform.auth.deps import AuthUser, Role, require_roles
 from nitroplatform.db.models import Camera
 from nitroplatform.people.record_models import CameraTransparency
 from nitroplatform.people.timeutil import utcnow
-from nitroplatform.people.transparency import PublicCamera, public_cameras
+from nitroplatform.people.transparency import PublicCamera, public_cameras, safe_summary_url
 
 router = APIRouter(tags=["public"])
 
@@ -38,7 +38,21 @@ class TransparencyIn(BaseModel):
     legal_basis: str = Field(default="", max_length=2000)
     operator: str = Field(default="", max_length=128)
     schedule_summary: str = Field(default="", max_length=256, description="e.g. 'Fri–Sat 20:00–04:00'.")
-    iama_summary_url: str = Field(default="", max_length=256, pattern=r"^(|/[^\s]*|https://[^\s]+)$")
+    iama_summary_url: str = Field(
+        default="",
+        max_length=256,
+        description="A path on this site (/iama/public/...) or an absolute https URL; empty for none.",
+    )
+
+    @field_validator("iama_summary_url")
+    @classmethod
+    def _safe_link(cls, value: str) -> str:
+        if value and not safe_summary_url(value):
+            raise ValueError(
+                "must be a path on this site starting with a single '/', or an absolute https:// URL without "
+                "credentials, whitespace or backslashes"
+            )
+        return value
 
 
 @cache
@@ -49,7 +63,10 @@ def _template() -> Template:
 
 @router.get("/api/v1/public/cameras", response_model=list[PublicCamera])
 def cameras(db: SessionDep, settings: SettingsDep) -> list[PublicCamera]:
-    """Every camera: purpose, legal basis, schedule, whether it looks now, operator, IAMA status, weekly counts."""
+    """Every camera: purpose, legal basis, schedule, whether it looks now, operator, IAMA status, weekly counts.
+
+    Weekly counts cover completed weeks only, from 24 h after they end, with 1 to 4 shown as "<5".
+    """
     return public_cameras(db, now=utcnow(), offline_after_s=settings.offline_after_s)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from nitroplatform.api.deps import SessionDep
 from nitroplatform.audit.chain import record
+from nitroplatform.auth.access_marks import mark_access_changed
 from nitroplatform.auth.deps import AuthUser, Role, require_roles
 from nitroplatform.auth.tokens import issue_token
 from nitroplatform.people import service
@@ -143,6 +144,7 @@ def revoke_token(username: str, token_id: int, admin: Admin, db: SessionDep) -> 
     if row is None or row.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{username!r} has no token {token_id}")
     row.revoked = True
+    mark_access_changed(db, user_ids=[user.id])  # a live stream opened with this token ends
     record(
         db,
         actor=admin.username,

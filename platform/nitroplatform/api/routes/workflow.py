@@ -64,7 +64,7 @@ def arrive(incident_id: uuid.UUID, request: Request, user: Responder, db: Sessio
 
 @router.post("/incidents/{incident_id}/outcome", response_model=StepOut)
 def outcome(incident_id: uuid.UUID, body: OutcomeIn, request: Request, user: Responder, db: SessionDep) -> StepOut:
-    """Record the outcome and close the incident. Do not put personal data in the remark."""
+    """Record the outcome (categories only; a ``remark`` or any other extra field is refused) and close it."""
     result = service.record_outcome(db, incident_id=incident_id, user=user, body=body, at=utcnow())
     _announce(request, db, incident_id)
     return _out(result)
@@ -72,5 +72,5 @@ def outcome(incident_id: uuid.UUID, body: OutcomeIn, request: Request, user: Res
 
 @router.get("/outcome-categories", response_model=OutcomeCategoriesOut)
 def outcome_categories(_user: CurrentUser) -> OutcomeCategoriesOut:
-    """Outcomes, look-alike categories for false alarms, the remark limit and the personal-data warning."""
+    """Outcomes and the look-alike categories for false alarms."""
     return categories()

@@ -215,6 +215,13 @@ function startLive() {
       }
     },
     () => ctx.events.dispatchEvent(new CustomEvent("reconnected")),
+    (reason) => {
+      if (reason === "scope_changed") return;
+      // Signed out elsewhere, deactivated or the session expired: back to the login page.
+      ctx.me = null;
+      ctx.live = null;
+      navigate(`/app/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+    },
   );
   for (const incident of ctx.incidents.values()) ctx.live.markSeen(incident);
   ctx.live.start();

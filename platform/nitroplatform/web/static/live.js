@@ -9,11 +9,14 @@ export class LiveStream {
    * @param {(incident: object) => void} onIncident called once per new (id, updated_at)
    * @param {(state: "connecting"|"open"|"down") => void} onState connection state for the banner
    * @param {() => void} onResync the platform could not replay from our last id: refetch the lists
+   * @param {(reason: string) => void} onEnd the platform ended the stream: "signed_out" (the stream stops
+   *   here) or "scope_changed" (it reconnects with the new scope after the resync)
    */
-  constructor(onIncident, onState, onResync = () => {}) {
+  constructor(onIncident, onState, onResync = () => {}, onEnd = () => {}) {
     this.onIncident = onIncident;
     this.onState = onState;
     this.onResync = onResync;
+    this.onEnd = onEnd;
     this.lastEventId = sessionStorage.getItem("nitrosignal.lastEventId") || "";
     this.seen = new Map(); // incident id -> updated_at of the newest version applied
     this.controller = null;
@@ -118,6 +121,17 @@ export class LiveStream {
     }
     if (event.type === "resync") {
       this.onResync();
+      return;
+    }
+    if (event.type === "end") {
+      let reason = "";
+      try {
+        reason = JSON.parse(event.data.join("\n")).reason || "";
+      } catch {
+        /* an end without a reason still ends */
+      }
+      if (reason !== "scope_changed") this.stop();
+      this.onEnd(reason);
       return;
     }
     if (event.type !== "incident" || event.data.length === 0) return;

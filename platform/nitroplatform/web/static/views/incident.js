@@ -1,5 +1,6 @@
 // One incident: what, where (camera location, geo: link), and the officer's actions: claim, arrived,
-// outcome. The outcome is structured: a category plus a short remark with a warning about personal data.
+// outcome. The outcome is structured: categories only. There is no free-text box, so no personal data can be
+// typed into it (names, addresses, phone numbers and licence plates were, when there was one).
 
 import { api, ApiError, asList } from "../api.js";
 import { formatAge, formatTime, t } from "../i18n.js";
@@ -10,7 +11,6 @@ import {
 } from "./shared.js";
 
 const OUTCOMES = ["confirmed_use", "nobody_there", "false_alarm", "not_handled"];
-const REMARK_MAX = 200;
 const FALLBACK_CATEGORIES = [
   "drink", "phone", "cigarette_vape", "balloon_on_string", "balloon_held_away", "ball", "beach_bucket", "other",
 ];
@@ -61,12 +61,6 @@ function outcomeForm(ctx, incident, categories, done) {
     const chosen = form.querySelector('input[name="outcome"]:checked');
     categoryFieldset.hidden = !chosen || chosen.value !== "false_alarm";
   };
-  const counter = h("span", { class: "counter", id: "remark-counter", "aria-live": "polite" },
-    t("outcome.remark_counter", { n: 0, max: REMARK_MAX }));
-  const remark = h("textarea", {
-    id: "remark", name: "remark", maxlength: REMARK_MAX, rows: 2, "aria-describedby": "remark-warning remark-counter",
-    oninput: () => { counter.textContent = t("outcome.remark_counter", { n: remark.value.length, max: REMARK_MAX }); },
-  });
   const submit = h("button", { type: "submit", class: "button button-primary button-block", id: "save-outcome" },
     t("outcome.submit"));
   const form = h(
@@ -80,15 +74,6 @@ function outcomeForm(ctx, incident, categories, done) {
       OUTCOMES.map((o) => radio("outcome", o, t(`outcome.${o}`), { onChange: showCategories })),
     ),
     categoryFieldset,
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: "remark" }, t("outcome.remark")),
-      h("p", { class: "warning", id: "remark-warning" },
-        h("span", { "aria-hidden": "true" }, "⚠ "), t("outcome.remark_warning")),
-      remark,
-      counter,
-    ),
     error,
     submit,
   );
@@ -109,7 +94,6 @@ function outcomeForm(ctx, incident, categories, done) {
     }
     const body = { outcome: outcome.value };
     if (outcome.value === "false_alarm") body.category = category.value;
-    if (remark.value.trim()) body.remark = remark.value.trim();
     submit.disabled = true;
     // The incident API does not echo the outcome back: remember what this officer records. Set before the
     // request, because the live stream may announce the closed incident before the response arrives.
@@ -149,7 +133,6 @@ function outcomeSummary(ctx, incident) {
     definitionList([
       [t("outcome.legend"), t(`outcome.${kind}`)],
       outcome.category ? [t("outcome.category_legend"), t(`category.${outcome.category}`)] : null,
-      outcome.remark ? [t("outcome.remark"), outcome.remark] : null,
     ]),
   );
 }
