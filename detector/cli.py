@@ -149,11 +149,12 @@ def check(
 
 def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[AnalysisSettings, LoadedModel]:
     """Analysis settings and the verified model: from a camera config if given, else the defaults."""
-    from detector.model import ModelLoadError, default_model_path, load_model
+    from detector.model import ModelLoadError, default_model_path, load_model, shipped_signing_key_path
     from detector.settings import AnalysisSettings
 
     settings = AnalysisSettings()
     model_path = model or default_model_path()
+    trusted_keys: tuple[Path, ...] = (shipped_signing_key_path(),)
     if config is not None:
         from detector.config import ConfigError, load_config
 
@@ -164,8 +165,9 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
             raise typer.Exit(code=2) from exc
         settings = camera.analysis
         model_path = model or camera.resolved_model_path()
+        trusted_keys = camera.resolved_model_signing_keys()
     try:
-        return settings, load_model(model_path)
+        return settings, load_model(model_path, trusted_keys=trusted_keys, threads=settings.evidence.classifier_threads)
     except ModelLoadError as exc:
         typer.echo(f"cannot load the model: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -175,7 +177,9 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
 def score(
     paths: list[Path] = typer.Argument(..., help="Photos, video clips or folders of them to score."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
-    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Signed ONNX model (card and .sig next to it); default: the shipped model."
+    ),
 ) -> None:
     """One JSON line per photo or clip: {"path", "people", "score", "frames"}, by the live detection code."""
     from detector.media import ImageReadError
@@ -196,7 +200,9 @@ def bench(
     seconds: float = typer.Option(20.0, "--seconds", help="Analyse at most this many seconds of the video."),
     frame_width: int | None = typer.Option(None, "--frame-width", help="Resize frames to this width first."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
-    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Signed ONNX model (card and .sig next to it); default: the shipped model."
+    ),
 ) -> None:
     """Benchmark the pipeline on a video: fps, per-stage p50/p95 ms, bare pose fps and peak RSS, as JSON."""
     from detector.bench import run_bench
@@ -211,7 +217,9 @@ def scan(
     videos: list[Path] = typer.Argument(..., help="Video files (or animated GIFs) without balloon use."),
     seconds: float | None = typer.Option(None, "--seconds", help="Use at most this many seconds of each video."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Use this camera config's analysis settings."),
-    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Signed ONNX model (card and .sig next to it); default: the shipped model."
+    ),
 ) -> None:
     """Count false alarms: run the live analyzer and confirmer over each video, one JSON line per video.
 

@@ -88,7 +88,15 @@ class CameraConfig(_Strict):
     zones: tuple[ZoneSettings, ...] = Field(default=(), description="Named areas; only the name travels in alerts.")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="Pose, evidence, confirmation.")
     motion: MotionSettings = Field(default_factory=MotionSettings, description="The motion gate in front of pose.")
-    model_path: Path | None = Field(default=None, description="Model file (card next to it); default: shipped model.")
+    model_path: Path | None = Field(
+        default=None,
+        description="ONNX model file (its .card.json and .sig next to it); default: the shipped model.",
+    )
+    model_signing_keys: tuple[Path, ...] = Field(
+        default=(),
+        description="Ed25519 public keys (PEM) trusted to sign the model card; empty: the key shipped with the "
+        "detector (detector/models/signing-key.pub). A model whose card no trusted key signed is refused.",
+    )
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     heartbeat_interval_s: float = Field(default=30.0, ge=1.0, le=3600.0, description="Seconds between heartbeats.")
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -111,9 +119,17 @@ class CameraConfig(_Strict):
         """The configured model path, or the shipped model."""
         if self.model_path is not None:
             return self.model_path
-        from detector.model import default_model_path  # torch is heavy; only when actually needed
+        from detector.model import default_model_path  # onnxruntime loads only when a model is needed
 
         return default_model_path()
+
+    def resolved_model_signing_keys(self) -> tuple[Path, ...]:
+        """The configured trusted model-signing keys, or the key shipped with the detector."""
+        if self.model_signing_keys:
+            return self.model_signing_keys
+        from detector.model import shipped_signing_key_path
+
+        return (shipped_signing_key_path(),)
 
 
 @dataclass(frozen=True)
@@ -193,6 +209,8 @@ def _resolve_paths(config: CameraConfig, base: Path) -> CameraConfig:
     }
     if config.model_path is not None:
         updates["model_path"] = resolve(config.model_path)
+    if config.model_signing_keys:
+        updates["model_signing_keys"] = tuple(resolve(key) for key in config.model_signing_keys)
     if isinstance(config.source, FileSource):
         updates["source"] = config.source.model_copy(update={"path": resolve(config.source.path)})
     return config.model_copy(update=updates)
@@ -215,6 +233,9 @@ def check_files(config: CameraConfig) -> list[ConfigIssue]:
         issues.append(ConfigIssue("platform.public_key_file", None, None, str(exc)))
     if config.model_path is not None and not config.model_path.is_file():
         issues.append(ConfigIssue("model_path", None, None, f"model file {config.model_path} does not exist"))
+    for index, key in enumerate(config.model_signing_keys):
+        if not key.is_file():
+            issues.append(ConfigIssue(f"model_signing_keys.{index}", None, None, f"public key {key} does not exist"))
     if isinstance(config.source, FileSource) and not config.source.path.is_file():
         issues.append(ConfigIssue("source.path", None, None, f"video file {config.source.path} does not exist"))
     return issues

@@ -157,7 +157,11 @@ class DetectorRuntime:
             from detector.confirm import IncidentConfirmer
             from detector.model import load_model
 
-            model = load_model(self.config.resolved_model_path())
+            model = load_model(
+                self.config.resolved_model_path(),
+                trusted_keys=self.config.resolved_model_signing_keys(),
+                threads=self.config.analysis.evidence.classifier_threads,
+            )
         except Exception:
             # Loud and explicit: the heartbeat says error/model_load_failed until someone fixes it.
             logger.exception("MODEL LOAD FAILED: the detector will not look until this is fixed")

@@ -86,6 +86,7 @@ def score_paths(paths: Sequence[Path], settings: AnalysisSettings, model: Loaded
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if frame is None:
                 raise ImageReadError(f"cannot read {path} as an image")
+            analyzer.reset()  # an unrelated photo: everyone in it is new, so everyone gated is classified
             analysis = analyzer.analyze(np.ascontiguousarray(frame, dtype=np.uint8))
             best = max((person.balloon_score for person in analysis.people), default=0.0)
             yield ScoreLine(path=str(path), people=len(analysis.people), score=round(float(best), 4))

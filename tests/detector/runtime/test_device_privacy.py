@@ -159,6 +159,8 @@ def privacy_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivacyRun
         "TMPDIR": str(tmpdir),
         "OMP_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        # Where the code under test is not the installed copy (a worktree), it comes in through PYTHONPATH.
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
     }
     command = [str(Path(sys.executable).parent / "nitrosignal"), "detector", "run", "--config", str(config)]
     process = subprocess.Popen(
