@@ -37,7 +37,7 @@ def requirements_for(machine: str) -> list[str]:
     pip evaluates environment markers against the interpreter running it, not against ``--platform``, so the
     markers are evaluated here for the target machine and handed to pip without them.
     """
-    environment = default_environment() | {
+    environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()} | {
         "platform_machine": machine,
         "sys_platform": "linux",
         "platform_system": "Linux",
