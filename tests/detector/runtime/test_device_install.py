@@ -21,6 +21,7 @@ from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[3]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+DEVICE_LIST = REPO / "deploy" / "device" / "requirements.txt"
 # Wheels for a device with glibc 2.28 or later (Debian 10+, Ubuntu 20.04+, Raspberry Pi OS 11+, Jetson Linux
 # 35+). manylinux2014 alone (glibc 2.17) is too old: onnxruntime has had no such aarch64 wheel since 1.16,
 # nor have current pyzmq, pillow and scipy.
@@ -31,13 +32,14 @@ def _requirements(names: list[str]) -> list[Requirement]:
     return [Requirement(text) for text in names]
 
 
-def requirements_for(machine: str) -> list[str]:
-    """The core and `detector` requirements that apply on Linux ``machine`` with Python 3.11, markers resolved.
+def device_list() -> list[Requirement]:
+    """The pinned device install (deploy/device/requirements.txt), comments left out."""
+    lines = [line.split("#", 1)[0].strip() for line in DEVICE_LIST.read_text().splitlines()]
+    return [Requirement(line) for line in lines if line]
 
-    pip evaluates environment markers against the interpreter running it, not against ``--platform``, so the
-    markers are evaluated here for the target machine and handed to pip without them.
-    """
-    environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()} | {
+
+def _target(machine: str) -> dict[str, str]:
+    return {key: str(value) for key, value in default_environment().items()} | {
         "platform_machine": machine,
         "sys_platform": "linux",
         "platform_system": "Linux",
@@ -45,14 +47,40 @@ def requirements_for(machine: str) -> list[str]:
         "python_full_version": "3.11.9",
         "implementation_name": "cpython",
     }
+
+
+def for_machine(requirements: list[Requirement], machine: str) -> list[str]:
+    """The requirements that apply on Linux ``machine`` with Python 3.11, without their markers."""
     chosen = []
-    for requirement in _requirements(
-        PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["detector"]
-    ):
-        if requirement.marker is None or requirement.marker.evaluate(environment):
+    for requirement in requirements:
+        if requirement.marker is None or requirement.marker.evaluate(_target(machine)):
             requirement.marker = None
             chosen.append(str(requirement))
     return chosen
+
+
+def requirements_for(machine: str) -> list[str]:
+    """The core and `detector` requirements that apply on Linux ``machine`` with Python 3.11, markers resolved.
+
+    pip evaluates environment markers against the interpreter running it, not against ``--platform``, so the
+    markers are evaluated here for the target machine and handed to pip without them.
+    """
+    extra = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["detector"]
+    return for_machine(_requirements(extra), machine)
+
+
+def test_the_device_list_pins_the_extra_and_leaves_out_what_the_detector_never_imports() -> None:
+    pinned = {requirement.name.lower(): requirement for requirement in device_list()}
+    assert all(len(r.specifier) == 1 and next(iter(r.specifier)).operator == "==" for r in pinned.values())
+    for machine in ("x86_64", "aarch64"):
+        versions = {Requirement(text).name.lower(): Requirement(text) for text in for_machine(device_list(), machine)}
+        for wanted in map(Requirement, requirements_for(machine)):
+            assert wanted.name.lower() in versions, f"{wanted.name} is in the extra but not in {DEVICE_LIST.name}"
+            version = next(iter(versions[wanted.name.lower()].specifier)).version
+            assert wanted.specifier.contains(version), f"{wanted.name}=={version} breaks the extra's {wanted}"
+    names = set(pinned)
+    assert not names & {"torch", "torchvision", "jax", "jaxlib", "scipy", "opencv-contrib-python", "opencv-python"}
+    assert "opencv-python-headless" in names
 
 
 def test_the_detector_extra_has_no_torch_and_training_keeps_it() -> None:
@@ -123,18 +151,23 @@ def _index_reachable() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)
-def test_every_detector_dependency_resolves_for_aarch64_python_3_11(tmp_path: Path) -> None:
-    """About 15 s with pip's cache warm (270 MB of wheels): kept in the default run so ARM cannot break unseen."""
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("install", ["extra", "device_list"])
+def test_every_detector_dependency_resolves_for_aarch64_python_3_11(tmp_path: Path, install: str) -> None:
+    """About 15 s for the extra with pip's cache warm (270 MB of wheels), 5 s for the device list: both stay in
+    the default run, so an ARM install cannot break unseen."""
     if not _index_reachable():
         pytest.skip("the package index cannot be reached from here; the aarch64 resolution was not checked")
     platforms = [flag for platform in AARCH64_PLATFORMS for flag in ("--platform", platform)]
+    wanted = (
+        requirements_for("aarch64") if install == "extra" else ["--no-deps", *for_machine(device_list(), "aarch64")]
+    )
     command = [
         sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet",
         "--only-binary=:all:", *platforms, "--python-version", "3.11", "--implementation", "cp",
-        "--dest", str(tmp_path), *requirements_for("aarch64"),
+        "--dest", str(tmp_path), *wanted,
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=230, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=280, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     wheels = sorted(path.name for path in tmp_path.glob("*.whl"))
     assert any(name.startswith("mediapipe-0.10.18-cp311") and "aarch64" in name for name in wheels), wheels
