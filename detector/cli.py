@@ -35,8 +35,9 @@ def _matplotlib_kept_off_disk() -> Iterator[None]:
 
     ``import mediapipe`` pulls in ``matplotlib.pyplot`` for drawing helpers the detector never uses, and
     matplotlib writes a font cache under ``~/.cache`` on its first import. The detector may write no file
-    but its outbox (DESIGN.md §4.1), so the ``run`` command never loads the real matplotlib. The placeholder
-    is removed afterwards, so a process that calls ``run`` in-process (tests) can still plot later.
+    but its outbox (DESIGN.md §4.1), so no detector command loads the real matplotlib; that also keeps about
+    30 MB out of the detector's memory. The placeholder is removed afterwards, so a process that calls a
+    command in-process (tests) can still plot later.
     """
     if "matplotlib" in sys.modules:
         yield
@@ -187,8 +188,9 @@ def score(
 
     settings, loaded = _analysis_and_model(config, model)
     try:
-        for line in score_paths(paths, settings, loaded):
-            typer.echo(line.model_dump_json())
+        with _matplotlib_kept_off_disk():
+            for line in score_paths(paths, settings, loaded):
+                typer.echo(line.model_dump_json())
     except (FileNotFoundError, ImageReadError) as exc:
         typer.echo(f"cannot score: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -208,7 +210,8 @@ def bench(
     from detector.bench import run_bench
 
     settings, loaded = _analysis_and_model(config, model)
-    report = run_bench(video, seconds, settings, loaded, frame_width=frame_width)
+    with _matplotlib_kept_off_disk():
+        report = run_bench(video, seconds, settings, loaded, frame_width=frame_width)
     typer.echo(report.model_dump_json(indent=2))
 
 
@@ -230,7 +233,8 @@ def scan(
     settings, loaded = _analysis_and_model(config, model)
     alerts = 0
     for video in videos:
-        result = scan_video(video, seconds, settings, loaded)
+        with _matplotlib_kept_off_disk():
+            result = scan_video(video, seconds, settings, loaded)
         alerts += result.confirmed_alerts
         typer.echo(result.model_dump_json())
     if alerts:
