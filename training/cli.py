@@ -274,6 +274,24 @@ def to_onnx(
 
 
 @app.command()
+def quantize(
+    model: Path = typer.Argument(..., help="ONNX model (card next to it) to quantise."),
+    data: list[Path] = typer.Option(..., help="Folder(s) of training photos; their people's crops calibrate."),
+    photos: int = typer.Option(256, help="At most this many photos, drawn with a fixed seed."),
+    out: Path | None = typer.Option(None, help="int8 file to write; default <model>.int8.onnx next to the model."),
+) -> None:
+    """Static int8 quantisation (an experiment): writes the file without a card; evaluate before shipping it."""
+    _logging(False)
+    from nitrosignal.modelcard import read_card
+    from training.quantize import calibration_crops, quantize_int8
+
+    crops = calibration_crops(list(data), read_card(model).input, limit=photos)
+    target = out or model.with_name(model.stem + ".int8.onnx")
+    quantize_int8(model, target, crops)
+    typer.echo(f"wrote {target} (calibrated on {len(crops)} crops; no card: not a model the detector runs)")
+
+
+@app.command()
 def publish(
     model: Path = typer.Argument(..., help="Signed ONNX model (card and .sig next to it)."),
     url: str = typer.Option(..., help="Platform base URL."),
