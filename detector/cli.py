@@ -37,8 +37,9 @@ def _matplotlib_kept_off_disk() -> Iterator[None]:
 
     ``import mediapipe`` pulls in ``matplotlib.pyplot`` for drawing helpers the detector never uses, and
     matplotlib writes a font cache under ``~/.cache`` on its first import. The detector may write no file
-    but its outbox (DESIGN.md §4.1), so the ``run`` command never loads the real matplotlib. The placeholder
-    is removed afterwards, so a process that calls ``run`` in-process (tests) can still plot later.
+    but its outbox (DESIGN.md §4.1), so no detector command loads the real matplotlib; that also keeps about
+    30 MB out of the detector's memory. The placeholder is removed afterwards, so a process that calls a
+    command in-process (tests) can still plot later.
     """
     if "matplotlib" in sys.modules:
         yield
@@ -188,12 +189,13 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
     With a config its privacy masks apply, exactly as on the camera: no command looks where the camera may not.
     """
     from detector.masking import MaskApplier
-    from detector.model import ModelLoadError, default_model_path, load_model
+    from detector.model import ModelLoadError, default_model_path, load_model, shipped_signing_key_path
     from detector.settings import AnalysisSettings
 
     settings = AnalysisSettings()
     masks = MaskApplier(())
     model_path = model or default_model_path()
+    trusted_keys: tuple[Path, ...] = (shipped_signing_key_path(),)
     if config is not None:
         from detector.config import ConfigError, load_config
 
@@ -205,8 +207,13 @@ def _analysis_and_model(config: Path | None, model: Path | None) -> tuple[Analys
         settings = camera.analysis
         masks = MaskApplier(camera.privacy_masks)
         model_path = model or camera.model_path or default_model_path()
+        trusted_keys = camera.model_signing_keys or trusted_keys
     try:
-        return settings, load_model(model_path), masks
+        return (
+            settings,
+            load_model(model_path, trusted_keys=trusted_keys, threads=settings.evidence.classifier_threads),
+            masks,
+        )
     except ModelLoadError as exc:
         typer.echo(f"cannot load the model: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -218,7 +225,9 @@ def score(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="Use this camera config's analysis settings and privacy masks."
     ),
-    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Signed ONNX model (card and .sig next to it); default: the shipped model."
+    ),
 ) -> None:
     """One JSON line per photo or clip: {"path", "people", "score", "frames"}, by the live detection code."""
     from detector.media import ImageReadError
@@ -226,8 +235,9 @@ def score(
 
     settings, loaded, masks = _analysis_and_model(config, model)
     try:
-        for line in score_paths(paths, settings, loaded, masks=masks):
-            typer.echo(line.model_dump_json())
+        with _matplotlib_kept_off_disk():
+            for line in score_paths(paths, settings, loaded, masks=masks):
+                typer.echo(line.model_dump_json())
     except (FileNotFoundError, ImageReadError) as exc:
         typer.echo(f"cannot score: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -241,13 +251,16 @@ def bench(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="Use this camera config's analysis settings and privacy masks."
     ),
-    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Signed ONNX model (card and .sig next to it); default: the shipped model."
+    ),
 ) -> None:
     """Benchmark the pipeline on a video: fps, per-stage p50/p95 ms, bare pose fps and peak RSS, as JSON."""
     from detector.bench import run_bench
 
     settings, loaded, masks = _analysis_and_model(config, model)
-    report = run_bench(video, seconds, settings, loaded, frame_width=frame_width, masks=masks)
+    with _matplotlib_kept_off_disk():
+        report = run_bench(video, seconds, settings, loaded, frame_width=frame_width, masks=masks)
     typer.echo(report.model_dump_json(indent=2))
 
 
@@ -258,7 +271,9 @@ def scan(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="Use this camera config's analysis settings and privacy masks."
     ),
-    model: Path | None = typer.Option(None, "--model", help="Model file (card next to it); default: shipped model."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Signed ONNX model (card and .sig next to it); default: the shipped model."
+    ),
 ) -> None:
     """Count false alarms: run the live analyzer and confirmer over each video, one JSON line per video.
 
@@ -269,7 +284,8 @@ def scan(
     settings, loaded, masks = _analysis_and_model(config, model)
     alerts = 0
     for video in videos:
-        result = scan_video(video, seconds, settings, loaded, masks=masks)
+        with _matplotlib_kept_off_disk():
+            result = scan_video(video, seconds, settings, loaded, masks=masks)
         alerts += result.confirmed_alerts
         typer.echo(result.model_dump_json())
     if alerts:

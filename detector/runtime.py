@@ -170,9 +170,13 @@ class DetectorRuntime:
         try:
             from detector.analysis import FrameAnalyzer
             from detector.confirm import IncidentConfirmer
-            from detector.model import default_model_path, load_model
+            from detector.model import default_model_path, load_model, shipped_signing_key_path
 
-            model = load_model(self.config.model_path or default_model_path())
+            model = load_model(
+                self.config.model_path or default_model_path(),
+                trusted_keys=self.config.model_signing_keys or (shipped_signing_key_path(),),
+                threads=self.config.analysis.evidence.classifier_threads,
+            )
         except Exception:
             # Loud and explicit: the heartbeat says error/model_load_failed until someone fixes it.
             logger.exception("MODEL LOAD FAILED: the detector will not look until this is fixed")

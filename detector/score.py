@@ -4,11 +4,12 @@ For a photo, ``score`` is the highest balloon-at-mouth probability among the peo
 is found. Photos are unrelated to each other, so the pose model runs in image mode (no tracking between
 files) and scans every tile of every photo; everything else is the live pipeline unchanged.
 
-A clip is analysed frame by frame exactly as a live camera's frames are: the given settings unchanged (the
-camera's pose running mode and tile schedule), with a fresh analyzer per clip because clips are unrelated
-to each other. Its ``score`` is the highest probability of any person in any frame, and
-``people`` the most people found in one frame. Nothing is written anywhere. Privacy masks, when given (the
-camera config's, with ``--config``), black out every photo and frame before the analyzer sees it, as live.
+A clip is analysed frame by frame as a live camera's frames are: the given settings (the camera's pose
+running mode and tile schedule), except that every gated person is classified on every frame, with a fresh
+analyzer per clip because clips are unrelated to each other. Its ``score`` is the highest probability of any
+person in any frame, and ``people`` the most people found in one frame. Nothing is written anywhere.
+Privacy masks, when given (the camera config's, with ``--config``), black out every photo and frame before
+the analyzer sees it, as live.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def score_paths(
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if frame is None:
                 raise ImageReadError(f"cannot read {path} as an image")
+            analyzer.reset()  # an unrelated photo: everyone in it is new, so everyone gated is classified
             image = np.ascontiguousarray(frame, dtype=np.uint8)
             analysis = analyzer.analyze(image if masks is None else masks.apply(image))
             best = max((person.balloon_score for person in analysis.people), default=0.0)
@@ -108,7 +110,10 @@ def score_clip(
         ImageReadError: if the clip cannot be read.
     """
     best, people, frames = 0.0, 0, 0
-    with FrameAnalyzer(settings, model) as analyzer:
+    # The score is the best frame's, so every gated person is classified on every frame: the live cadence
+    # keeps the confirmer's decisions, not each frame's maximum (a balloon on one frame only would be missed).
+    every_frame = settings.evidence.model_copy(update={"classify_every_n_frames": 1})
+    with FrameAnalyzer(settings.model_copy(update={"evidence": every_frame}), model) as analyzer:
         for timestamp_ms, frame in read_clip(path):
             analysis = analyzer.analyze(frame if masks is None else masks.apply(frame), timestamp_ms)
             best = max([best, *(person.balloon_score for person in analysis.people)])

@@ -114,8 +114,16 @@ class EvidenceSettings(StrictModel):
         default=1,
         ge=1,
         le=16,
-        description="torch intra-op threads for the classifier (process-wide). One is fastest for a small model "
-        "next to MediaPipe's own threads on a 2-core device.",
+        description="onnxruntime intra-op threads for the classifier. One is fastest next to MediaPipe's own "
+        "threads on a 2-core device (two measured 3x slower per call on a loaded 2-core machine).",
+    )
+    classify_every_n_frames: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="A tracked person is classified when they newly reach the gate, then every N analysed frames "
+        "while their hand stays near the mouth; in between their last score is carried forward. 1 classifies "
+        "every gated person on every frame.",
     )
     max_classified_people: int = Field(
         default=8, ge=1, le=64, description="Most people classified per frame (closest hand-to-mouth first)."

@@ -1,9 +1,14 @@
 """The model card: what a detection model is, what it was trained on, how well it does, and its hash.
 
-Shared by training (which writes it), the detector (which checks the model file's sha256 against it
-before loading) and the platform's model registry (which stores, approves and serves it). The card sits
-next to the model file as ``<model file>.card.json``; its Ed25519 signature, when present, sits next to
-that as ``<model file>.sig`` and signs the card's canonical JSON.
+Shared by training (which writes it), the detector (which checks the model file's format and sha256
+against it before loading) and the platform's model registry (which stores, approves and serves it). The
+card sits next to the model file as ``<model file>.card.json``; its Ed25519 signature sits next to that as
+``<model file>.sig`` and signs the card's canonical JSON, so through the sha256 it covers the file too.
+
+Schemas: ``nitrosignal.modelcard/1`` described a TorchScript file and had no ``format``;
+``nitrosignal.modelcard/2`` names the file's ``format`` (``onnx``, which the detector runs, or
+``torchscript``, which training keeps). A card from a schema this code does not know is refused with a
+message that says so, never read as if it were an older one.
 """
 
 from __future__ import annotations
@@ -12,15 +17,27 @@ import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal, get_args
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from nitrosignal.strict import StrictModel
 from nitrosignal.wire.messages import MachineToken, ModelRef, Sha256Hex
 
 CARD_SUFFIX = ".card.json"
 SIGNATURE_SUFFIX = ".sig"
+
+CardSchema = Literal["nitrosignal.modelcard/1", "nitrosignal.modelcard/2"]
+KNOWN_SCHEMAS: Final[tuple[str, ...]] = get_args(CardSchema)
+CURRENT_SCHEMA: Final = "nitrosignal.modelcard/2"
+ModelFormat = Literal["onnx", "torchscript"]
+# How a model file's name says its format; the card must name the same one.
+FORMAT_SUFFIXES: Final[dict[str, ModelFormat]] = {".onnx": "onnx", ".pt": "torchscript"}
+
+
+def format_of_file(path: Path) -> ModelFormat | None:
+    """The model format a file name announces (``.onnx``, ``.pt``), or None for any other suffix."""
+    return FORMAT_SUFFIXES.get(path.suffix.lower())
 
 
 class CropSpec(StrictModel):
@@ -48,11 +65,18 @@ class ModelCard(StrictModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    schema_: Literal["nitrosignal.modelcard/1"] = Field(default="nitrosignal.modelcard/1", alias="schema")
+    schema_: CardSchema = Field(
+        default="nitrosignal.modelcard/1",
+        alias="schema",
+        description="Card schema. /1 (the default, for older TorchScript cards) has no format; /2 names it.",
+    )
     id: MachineToken
     version: MachineToken
     file_name: str = Field(description="Model file name the sha256 refers to.")
-    sha256: Sha256Hex
+    format: ModelFormat | None = Field(
+        default=None, description="Serialisation of file_name (schema /2 only): 'onnx' or 'torchscript'."
+    )
+    sha256: Sha256Hex = Field(description="sha256 of the file named by file_name, in the format named by format.")
     created_at: datetime
     architecture: str
     input: CropSpec
@@ -65,13 +89,48 @@ class ModelCard(StrictModel):
     limitations: tuple[str, ...] = ()
     known_confusers: tuple[str, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_schema(cls, data: Any) -> Any:
+        # Said plainly, before pydantic's literal error: a newer card needs newer software, not a guess.
+        schema = data.get("schema", data.get("schema_")) if isinstance(data, dict) else None
+        if schema is not None and schema not in KNOWN_SCHEMAS:
+            raise ValueError(
+                f"card schema {schema!r} is not one this software reads ({', '.join(KNOWN_SCHEMAS)}); "
+                "a newer card needs a newer nitrosignal"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _format_matches_schema(self) -> ModelCard:
+        if self.schema_ == "nitrosignal.modelcard/1" and self.format is not None:
+            raise ValueError("a nitrosignal.modelcard/1 card has no format field; use schema nitrosignal.modelcard/2")
+        if self.schema_ != "nitrosignal.modelcard/1" and self.format is None:
+            raise ValueError(f"a {self.schema_} card must name the model file's format (onnx or torchscript)")
+        return self
+
+    @property
+    def file_format(self) -> ModelFormat:
+        """The format of ``file_name``: named on /2 cards, TorchScript on /1 cards (the only format then)."""
+        return self.format if self.format is not None else "torchscript"
+
     def ref(self) -> ModelRef:
         """The short reference that travels in alerts."""
         return ModelRef(id=self.id, version=self.version, sha256=self.sha256)
 
+    def to_json(self) -> str:
+        """The card file's text: indented, sorted, and without the field a /1 card does not have."""
+        return json.dumps(self._document(), indent=2, sort_keys=True) + "\n"
+
     def canonical_json(self) -> bytes:
         """Deterministic bytes of the card, the input to its signature."""
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(self._document(), sort_keys=True, separators=(",", ":")).encode()
+
+    def _document(self) -> dict[str, Any]:
+        # A /1 card has no format: leaving it out keeps the canonical bytes, and so old signatures, unchanged.
+        exclude = {"format"} if self.format is None else None
+        document: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude=exclude)
+        return document
 
 
 def sha256_file(path: Path) -> str:

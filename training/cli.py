@@ -190,7 +190,7 @@ def fit(
 @app.command()
 def evaluate(
     data: list[Path] = typer.Option(..., help="Labelled folder(s) to evaluate on; repeat for several."),
-    model: Path = typer.Option(..., help="TorchScript model with its .card.json next to it."),
+    model: Path = typer.Option(..., help="ONNX model with its .card.json next to it."),
     out: Path = typer.Option(DEFAULT_WORK / "report", help="Report folder (Markdown, HTML, PNG, metrics.json)."),
     target_precision: float = typer.Option(0.95, help="Precision for which the threshold is reported."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
@@ -214,13 +214,15 @@ def evaluate(
 @app.command()
 def export(
     checkpoint: Path = typer.Argument(..., help="best.pt from fit."),
-    out: Path = typer.Option(..., help="TorchScript file to write (card and signature go next to it)."),
+    out: Path = typer.Option(
+        ..., help="ONNX file to write, e.g. model.onnx; the TorchScript file goes next to it as model.pt."
+    ),
     version: str = typer.Option(..., help="Model version for the card (lowercase token, e.g. 1.0.1)."),
     dataset: Path = typer.Option(..., help="The training dataset (its provenance goes into the card)."),
     metrics: Path | None = typer.Option(None, help="metrics.json from evaluate, for the card."),
     signing_key: Path | None = typer.Option(None, help="Ed25519 private key (PEM, 0600); omitted: unsigned."),
 ) -> None:
-    """Write TorchScript + model card (JSON, Markdown) + sha256 and, with a key, the Ed25519 signature."""
+    """Write ONNX + TorchScript, each with its model card (JSON, Markdown), sha256 and Ed25519 signature."""
     _logging(False)
     from training.dataset import load_dataset
     from training.export import CardInputs, export_model
@@ -257,9 +259,41 @@ def signing_key(
     typer.echo(f"private key {private.expanduser()} (keep it secret), public key {public}")
 
 
+@app.command("to-onnx")
+def to_onnx(
+    model: Path = typer.Argument(..., help="An exported TorchScript model (card next to it), e.g. a shipped one."),
+    signing_key: Path | None = typer.Option(None, help="Ed25519 private key (PEM, 0600); omitted: unsigned."),
+) -> None:
+    """Add the ONNX file (with its card and signature) to an exported TorchScript model; weights unchanged."""
+    _logging(False)
+    from training.export import convert_torchscript
+
+    result = convert_torchscript(model, signing_key.expanduser() if signing_key is not None else None)
+    typer.echo(f"wrote {result.model}, {result.card}" + (f", {result.signature}" if result.signature else ""))
+    typer.echo(f"rewrote {result.torchscript.card}" + (f", {result.torchscript.signature}" if result.signature else ""))
+
+
+@app.command()
+def quantize(
+    model: Path = typer.Argument(..., help="ONNX model (card next to it) to quantise."),
+    data: list[Path] = typer.Option(..., help="Folder(s) of training photos; their people's crops calibrate."),
+    photos: int = typer.Option(256, help="At most this many photos, drawn with a fixed seed."),
+    out: Path | None = typer.Option(None, help="int8 file to write; default <model>.int8.onnx next to the model."),
+) -> None:
+    """Static int8 quantisation (an experiment): writes the file without a card; evaluate before shipping it."""
+    _logging(False)
+    from nitrosignal.modelcard import read_card
+    from training.quantize import calibration_crops, quantize_int8
+
+    crops = calibration_crops(list(data), read_card(model).input, limit=photos)
+    target = out or model.with_name(model.stem + ".int8.onnx")
+    quantize_int8(model, target, crops)
+    typer.echo(f"wrote {target} (calibrated on {len(crops)} crops; no card: not a model the detector runs)")
+
+
 @app.command()
 def publish(
-    model: Path = typer.Argument(..., help="Signed TorchScript model (card and .sig next to it)."),
+    model: Path = typer.Argument(..., help="Signed ONNX model (card and .sig next to it)."),
     url: str = typer.Option(..., help="Platform base URL."),
     token_env: str = typer.Option("NITROSIGNAL_API_TOKEN", help="Environment variable holding the Bearer API token."),
 ) -> None:

@@ -31,7 +31,7 @@ from training.train import TRAIN_CROP_SPEC, TrainConfig, main
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "balloon-at-mouth.pt"
+MODEL_FILE = "balloon-at-mouth.onnx"
 # The version default-model writes on the card: the shipped model's, bumped with every release of it.
 DEFAULT_MODEL_VERSION = "2.2.0"
 EVAL_SYNTH = SynthConfig(

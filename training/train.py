@@ -155,7 +155,8 @@ class AugmentCollate:
         labels = torch.stack([label for _, label in items])
         parts = [self._transform(images[i : i + self._group]) for i in range(0, len(images), self._group)]
         augmented = torch.cat(parts).numpy().transpose(0, 2, 3, 1)[:, :, :, ::-1]  # back to BGR HWC uint8
-        return to_model_input([np.ascontiguousarray(crop) for crop in augmented], self._spec), labels
+        batch = to_model_input([np.ascontiguousarray(crop) for crop in augmented], self._spec)
+        return torch.from_numpy(batch), labels
 
 
 class CachedFeatures(torch.utils.data.Dataset[tuple[torch.Tensor, torch.Tensor]]):
@@ -257,7 +258,7 @@ def predict(
     out = []
     with torch.inference_mode():
         for start in range(0, len(crops), batch_size):
-            batch = to_model_input(list(crops[start : start + batch_size]), spec)
+            batch = torch.from_numpy(to_model_input(list(crops[start : start + batch_size]), spec))
             out.append(wrapped(batch.contiguous(memory_format=torch.channels_last)).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 

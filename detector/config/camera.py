@@ -110,7 +110,15 @@ class CameraConfig(StrictModel):
     zones: tuple[ZoneSettings, ...] = Field(default=(), description="Named areas; only the name travels in alerts.")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="Pose, evidence, confirmation.")
     motion: MotionSettings = Field(default_factory=MotionSettings, description="The motion gate in front of pose.")
-    model_path: Path | None = Field(default=None, description="Model file (card next to it); default: shipped model.")
+    model_path: Path | None = Field(
+        default=None,
+        description="ONNX model file (its .card.json and .sig next to it); default: the shipped model.",
+    )
+    model_signing_keys: tuple[Path, ...] = Field(
+        default=(),
+        description="Ed25519 public keys (PEM) trusted to sign the model card; empty: the key shipped with the "
+        "detector (detector/models/signing-key.pub). A model whose card no trusted key signed is refused.",
+    )
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     heartbeat_interval_s: float = Field(default=30.0, ge=1.0, le=3600.0, description="Seconds between heartbeats.")
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -98,6 +98,8 @@ def _resolve_paths(config: CameraConfig, base: Path) -> CameraConfig:
         updates["metrics"] = config.metrics.model_copy(update={"token_file": resolve(config.metrics.token_file)})
     if config.model_path is not None:
         updates["model_path"] = resolve(config.model_path)
+    if config.model_signing_keys:
+        updates["model_signing_keys"] = tuple(resolve(key) for key in config.model_signing_keys)
     if isinstance(config.source, FileSource):
         updates["source"] = config.source.model_copy(update={"path": resolve(config.source.path)})
     return config.model_copy(update=updates)
@@ -149,6 +151,9 @@ def check_files(config: CameraConfig) -> list[ConfigIssue]:
             issues.append(ConfigIssue("metrics.token_file", None, None, str(exc)))
     if config.model_path is not None and not config.model_path.is_file():
         issues.append(ConfigIssue("model_path", None, None, f"model file {config.model_path} does not exist"))
+    for index, key in enumerate(config.model_signing_keys):
+        if not key.is_file():
+            issues.append(ConfigIssue(f"model_signing_keys.{index}", None, None, f"public key {key} does not exist"))
     if isinstance(config.source, FileSource) and not config.source.path.is_file():
         issues.append(ConfigIssue("source.path", None, None, f"video file {config.source.path} does not exist"))
     return issues

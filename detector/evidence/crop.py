@@ -1,4 +1,4 @@
-"""The pose-normalised mouth crop and its tensor preparation: the classifier's only view of a person.
+"""The pose-normalised mouth crop and its input preparation: the classifier's only view of a person.
 
 Training imports these two functions rather than copying them, so train and serve cannot drift. The crop is
 a square centred a little below the mouth (where a balloon held at the lips sits), with a side proportional
@@ -13,7 +13,7 @@ from typing import Final
 
 import cv2
 import numpy as np
-import torch
+import numpy.typing as npt
 
 from detector.evidence.geometry import body_scale_px, mouth_point
 from detector.pose.estimator import ImageBGR, PersonPose
@@ -76,7 +76,7 @@ def mouth_crop(frame_bgr: ImageBGR, pose: PersonPose, spec: CropSpec) -> ImageBG
     return np.asarray(crop, dtype=np.uint8)
 
 
-def to_model_input(crops: Sequence[ImageBGR], spec: CropSpec) -> torch.Tensor:
+def to_model_input(crops: Sequence[ImageBGR], spec: CropSpec) -> npt.NDArray[np.float32]:
     """Stack BGR uint8 crops into the classifier's float (N, 3, S, S) RGB input, normalised per the card.
 
     Args:
@@ -84,7 +84,7 @@ def to_model_input(crops: Sequence[ImageBGR], spec: CropSpec) -> torch.Tensor:
         spec: the model's crop specification.
 
     Returns:
-        float32 tensor (N, 3, S, S): ((rgb / 255) - mean) / std.
+        float32 array (N, 3, S, S): ((rgb / 255) - mean) / std (training wraps it with ``torch.from_numpy``).
 
     Raises:
         ValueError: if a crop has the wrong shape or dtype.
@@ -94,9 +94,10 @@ def to_model_input(crops: Sequence[ImageBGR], spec: CropSpec) -> torch.Tensor:
         if crop.shape != (size, size, 3) or crop.dtype != np.uint8:
             raise ValueError(f"crop {index} must be uint8 ({size}, {size}, 3), got {crop.dtype} {crop.shape}")
     if not crops:
-        return torch.zeros((0, 3, size, size), dtype=torch.float32)
-    batch = np.stack([crop[:, :, ::-1] for crop in crops]).astype(np.float32) / 255.0
-    tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
-    mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, dtype=torch.float32).view(1, 3, 1, 1)
-    return (tensor - mean) / std
+        return np.zeros((0, 3, size, size), dtype=np.float32)
+    batch = np.stack([crop[:, :, ::-1] for crop in crops]).astype(np.float32) / np.float32(255.0)
+    planar = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+    mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(spec.std, dtype=np.float32).reshape(1, 3, 1, 1)
+    normalised: npt.NDArray[np.float32] = (planar - mean) / std
+    return normalised

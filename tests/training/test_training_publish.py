@@ -24,6 +24,7 @@ from nitroplatform.people.config import PeopleSettings  # noqa: E402
 from nitroplatform.people.service import create_user  # noqa: E402
 from nitroplatform.settings import Settings  # noqa: E402
 from nitrosignal.keys import generate_keypair  # noqa: E402
+from nitrosignal.modelcard import read_card  # noqa: E402
 from training.export import CardInputs, export_model, generate_signing_key  # noqa: E402
 from training.model import build_model  # noqa: E402
 from training.publish import PublishError, publish_model  # noqa: E402
@@ -96,6 +97,8 @@ def test_publish_matrix(
     if error is None:
         record = publish_model(model, "https://testserver", token, client=registry.client)
         assert record["status"] == "pending" and record["model_id"] == "balloon-at-mouth"
+        # What the registry holds is the file the detector runs: the ONNX export, its sha256 from its card.
+        assert record["file_name"] == "balloon-at-mouth.onnx" and record["sha256"] == read_card(model).sha256
     else:
         with pytest.raises(PublishError, match=error):
             publish_model(model, "https://testserver", token, client=registry.client)

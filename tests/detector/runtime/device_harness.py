@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,12 +21,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 import yaml
 import zmq
+from model_kit import make_signing_key, write_test_model  # type: ignore[import-not-found, unused-ignore]
 
 from nitrosignal.keys import KeyPair, generate_keypair, load_public, load_secret
-from nitrosignal.modelcard import ModelCard, card_path_for, sha256_file
 from nitrosignal.wire import (
     Ack,
     AckResult,
@@ -223,7 +221,8 @@ def write_person_video(path: Path, *, seconds_before: float, seconds_balloon: fl
 
 
 def camera_config_dict(keys: Keys, endpoint: str, source: dict[str, Any], outbox: Path) -> dict[str, Any]:
-    """A valid config as a dict, always in schedule, quick to react."""
+    """A valid config as a dict, always in schedule, quick to react, with a signed test model."""
+    key = make_signing_key(outbox.parent / "model-signing")
     return {
         "camera_id": "cam-1",
         "platform": {
@@ -240,7 +239,8 @@ def camera_config_dict(keys: Keys, endpoint: str, source: dict[str, Any], outbox
         },
         "outbox": {"path": str(outbox)},
         "heartbeat_interval_s": 1.0,
-        "model_path": str(write_test_model(outbox.parent / "model")),
+        "model_path": str(write_test_model(outbox.parent / "model", key)),
+        "model_signing_keys": [str(key.public_file)],
     }
 
 
@@ -277,49 +277,3 @@ def alert_builder(incident: uuid.UUID | None = None, phase: AlertPhase = AlertPh
         )
 
     return build
-
-
-class _VividMouth(torch.nn.Module):
-    """Test classifier: the probability rises with how colourful the centre of the mouth crop is.
-
-    The runtime tests need a model whose answer on the test video is known, independent of how the
-    shipped baseline evolves; this one scores the vivid balloon in ``write_person_video`` high and skin low.
-    """
-
-    def __init__(self, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
-        super().__init__()
-        self.mean = torch.tensor(mean).view(1, 3, 1, 1)
-        self.std = torch.tensor(std).view(1, 3, 1, 1)
-
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        rgb = batch * self.std + self.mean
-        side = batch.shape[-1]
-        centre = rgb[:, :, side // 3 : 2 * side // 3, side // 3 : 2 * side // 3]
-        vividness = (centre.max(dim=1).values - centre.min(dim=1).values).mean(dim=(1, 2))
-        return torch.sigmoid((vividness - 0.45) * 25.0)
-
-
-def write_test_model(directory: Path) -> Path:
-    """Write the vivid-mouth TorchScript model and its card (with the right sha256) into ``directory``."""
-    from detector.evidence.crop import DEFAULT_CROP_SPEC
-
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "vivid-mouth.pt"
-    spec = DEFAULT_CROP_SPEC
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is flagged deprecated in torch 2.14
-        torch.jit.save(torch.jit.script(_VividMouth(spec.mean, spec.std)), str(path))
-    card = ModelCard(
-        id="vivid-mouth",
-        version="0.0.1-test",
-        file_name=path.name,
-        sha256=sha256_file(path),
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        architecture="test heuristic: colourfulness of the mouth crop centre",
-        input=spec,
-        threshold=0.6,
-        baseline=True,
-        intended_use="Device-runtime tests only.",
-    )
-    card_path_for(path).write_text(card.model_dump_json(by_alias=True, indent=2))
-    return path

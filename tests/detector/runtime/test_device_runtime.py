@@ -1,11 +1,14 @@
 """The whole device runtime in process, on real videos, real MediaPipe and a real CURVE platform.
 
 Heartbeat states are explicit (gated until the first ack, inactive outside the schedule, degraded when
-the feed dies, error when the model does not load), and an alert goes detected → queued → sent → acked.
+the feed dies, error when the model does not load or is refused: broken, unsigned, a card of a newer schema
+or without an ONNX sha256; the detector never looks without its classifier), and an alert goes detected →
+queued → sent → acked.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -25,6 +28,8 @@ from device_harness import (  # type: ignore[import-not-found]
 from detector.config import CameraConfig
 from detector.link import AlertTrace
 from detector.runtime import DetectorRuntime, RunOptions, RunSummary
+from nitrosignal.modelcard import card_path_for
+from nitrosignal.modelsig import signature_path_for
 from nitrosignal.wire import AlertPhase, DeviceState
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,6 +58,19 @@ def balloon_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _damage_model(model: Path, case: str) -> None:
+    """The signed test model, made unusable the way ``case`` says; the detector must refuse it at start."""
+    card = card_path_for(model)
+    document = json.loads(card.read_text())
+    if case == "model_unsigned":
+        signature_path_for(model).unlink()
+    elif case == "model_card_of_a_newer_schema":
+        card.write_text(json.dumps(document | {"schema": "nitrosignal.modelcard/3"}))
+    elif case == "model_card_without_onnx_sha256":
+        del document["format"]
+        card.write_text(json.dumps(document | {"schema": "nitrosignal.modelcard/1"}))
+
+
 def run_runtime(config: CameraConfig, options: RunOptions) -> tuple[RunSummary, list[AlertTrace]]:
     traces: list[AlertTrace] = []
     lock = threading.Lock()
@@ -74,6 +92,9 @@ def run_runtime(config: CameraConfig, options: RunOptions) -> tuple[RunSummary, 
         ("feed_dead", False, DeviceState.DEGRADED, "camera_feed_lost", False),
         ("stream_dead", False, DeviceState.DEGRADED, "camera_feed_lost", False),
         ("model_broken", False, DeviceState.ERROR, "model_load_failed", False),
+        ("model_unsigned", False, DeviceState.ERROR, "model_load_failed", False),
+        ("model_card_of_a_newer_schema", False, DeviceState.ERROR, "model_load_failed", False),
+        ("model_card_without_onnx_sha256", False, DeviceState.ERROR, "model_load_failed", False),
     ],
 )
 def test_heartbeat_states_are_explicit(
@@ -100,9 +121,11 @@ def test_heartbeat_states_are_explicit(
             url = f"http://127.0.0.1:{probe.getsockname()[1]}/video.mjpg"
         data["source"] = {"type": "http", "url": url, "timeout_s": 1.0, "reconnect_initial_s": 0.2}
     elif case == "model_broken":
-        broken = tmp_path / "model.pt"
+        broken = tmp_path / "model.onnx"
         broken.write_bytes(b"not a model")
         data["model_path"] = str(broken)
+    elif case.startswith("model_"):
+        _damage_model(Path(data["model_path"]), case)
     summary, _ = run_runtime(CameraConfig.model_validate(data), RunOptions(max_seconds=2.0))
 
     heartbeats = platform_server.heartbeats()

@@ -5,20 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import torch
 
-from detector.model import LoadedModel, default_model_path, load_model
+from detector.model import LoadedModel, default_model_path, load_model, shipped_signing_key_path
 from detector.pose.estimator import PoseEstimator
 from detector.settings import PoseSettings
 
 # Still photos: every tile scanned on every photo, as `detector score` does.
 STILL_POSE = PoseSettings(running_mode="image", tile_every_n_frames=1, tiles_per_scan="all")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread() -> None:
-    # The machine is shared; keep torch to one thread.
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -31,5 +24,5 @@ def still_estimator() -> Iterator[PoseEstimator]:
 
 @pytest.fixture(scope="session")
 def shipped_model() -> LoadedModel:
-    """The shipped balloon-at-mouth model, verified against its card."""
-    return load_model(default_model_path())
+    """The shipped balloon-at-mouth model, verified against its card and signature (one classifier thread)."""
+    return load_model(default_model_path(), trusted_keys=[shipped_signing_key_path()])

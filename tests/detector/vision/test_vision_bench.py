@@ -49,6 +49,8 @@ def test_vision_bench_report(
     assert all(stats.p50 <= stats.p95 for stats in report.stage_ms.values())
     assert report.people_max >= 1 and report.confirmed_alerts == 0
     assert report.cpu_ms_per_frame > 0 and report.bare_pose_cpu_ms_per_frame > 0
+    assert report.pipeline_over_bare_pose_cpu > 0 and 0 <= report.classified_per_frame <= report.people_max
+    assert set(report.classifier_call_ms) == {"1", "4"} and report.classifier_call_ms["4"].mean > 0
     assert BenchReport.model_validate_json(report.model_dump_json()) == report
 
 

@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
-import torch
 
 from detector.evidence.crop import DEFAULT_CROP_SPEC, mouth_crop, to_model_input
 from detector.pose.estimator import PersonPose, PoseEstimator
@@ -85,7 +84,7 @@ def test_vision_crop_refuses_unknown_geometry() -> None:
 def test_vision_model_input_shape(crops: list[npt.NDArray[np.uint8]], expected_shape: Any, expectation: Any) -> None:
     with expectation:
         tensor = to_model_input(crops, DEFAULT_CROP_SPEC)
-        assert tuple(tensor.shape) == expected_shape and tensor.dtype == torch.float32
+        assert tuple(tensor.shape) == expected_shape and tensor.dtype == np.float32
 
 
 def test_vision_model_input_is_rgb_and_normalised() -> None:

@@ -1,8 +1,14 @@
-"""Model loading: the sha256 must match the card next to the file, or the model is refused."""
+"""Model loading: format, sha256 and signature must match the card next to the file, or the model is refused.
+
+The detector runs ONNX only. Every way a model can be wrong (tampered, unsigned, signed by a stranger, a
+card of a newer schema, a card that names TorchScript or has no ONNX sha256, a file whose format the card
+does not name) is refused with a message that says what is wrong; nothing here needs torch.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -10,18 +16,38 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
+from model_kit import (  # type: ignore[import-not-found, unused-ignore]
+    SigningKey,
+    make_signing_key,
+    write_card_and_signature,
+    write_test_model,
+)
 
-from detector.model import LoadedModel, ModelLoadError, default_model_path, load_model
-from detector.models.build_baseline import build_baseline
+from detector.model import (
+    LoadedModel,
+    ModelLoadError,
+    default_model_path,
+    load_model,
+    shipped_signing_key_path,
+)
 from nitrosignal.modelcard import card_path_for, read_card
+from nitrosignal.modelsig import signature_path_for
 
 
 def _copy_shipped(tmp_path: Path) -> Path:
     target = tmp_path / default_model_path().name
-    shutil.copyfile(default_model_path(), target)
-    shutil.copyfile(card_path_for(default_model_path()), card_path_for(target))
+    for source in (default_model_path(), card_path_for(default_model_path()), signature_path_for(default_model_path())):
+        shutil.copyfile(source, target.with_name(source.name))
     return target
+
+
+def _card_document(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(card_path_for(path).read_text())
+    return document
+
+
+def _rewrite_card(path: Path, **changes: Any) -> None:
+    card_path_for(path).write_text(json.dumps(_card_document(path) | changes))
 
 
 def _intact(path: Path) -> None:
@@ -34,17 +60,39 @@ def _flip_a_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _remove_signature(path: Path) -> None:
+    signature_path_for(path).unlink()
+
+
+def _tamper_card_threshold(path: Path) -> None:
+    _rewrite_card(path, threshold=0.01)
+
+
 def _remove_card(path: Path) -> None:
     card_path_for(path).unlink()
 
 
 def _card_for_other_file(path: Path) -> None:
-    card = read_card(path).model_copy(update={"file_name": "other.pt"})
-    card_path_for(path).write_text(card.model_dump_json(by_alias=True))
+    _rewrite_card(path, file_name="other.onnx")
 
 
 def _garbage_card(path: Path) -> None:
-    card_path_for(path).write_text('{"schema": "nitrosignal.modelcard/1", "unexpected": 1}')
+    card_path_for(path).write_text('{"schema": "nitrosignal.modelcard/2", "unexpected": 1}')
+
+
+def _newer_schema(path: Path) -> None:
+    _rewrite_card(path, schema="nitrosignal.modelcard/3")
+
+
+def _card_without_onnx_sha(path: Path) -> None:
+    # A schema /1 card: it describes a TorchScript file, so there is no ONNX sha256 to check the file against.
+    document = _card_document(path)
+    del document["format"]
+    card_path_for(path).write_text(json.dumps(document | {"schema": "nitrosignal.modelcard/1"}))
+
+
+def _card_names_torchscript(path: Path) -> None:
+    _rewrite_card(path, format="torchscript")
 
 
 def _remove_model(path: Path) -> None:
@@ -56,25 +104,84 @@ def _remove_model(path: Path) -> None:
     [
         (_intact, contextlib.nullcontext()),
         (_flip_a_byte, pytest.raises(ModelLoadError, match="sha256 of .* is [0-9a-f]{64}, but its card expects")),
+        (_remove_signature, pytest.raises(ModelLoadError, match=r"is unsigned: no balloon-at-mouth\.onnx\.sig")),
+        (_tamper_card_threshold, pytest.raises(ModelLoadError, match="does not verify with any trusted")),
         (_remove_card, pytest.raises(ModelLoadError, match="model card not found")),
-        (_card_for_other_file, pytest.raises(ModelLoadError, match="describes 'other.pt'")),
-        (_garbage_card, pytest.raises(ModelLoadError, match="not a valid nitrosignal.modelcard/1")),
+        (_card_for_other_file, pytest.raises(ModelLoadError, match="describes 'other.onnx'")),
+        (_garbage_card, pytest.raises(ModelLoadError, match="not a valid nitrosignal.modelcard/2")),
+        (_newer_schema, pytest.raises(ModelLoadError, match="schema 'nitrosignal.modelcard/3'.*newer detector")),
+        (_card_without_onnx_sha, pytest.raises(ModelLoadError, match="describes a torchscript file and names no ONNX")),
+        (_card_names_torchscript, pytest.raises(ModelLoadError, match="describes a torchscript file")),
         (_remove_model, pytest.raises(ModelLoadError, match="model file not found")),
     ],
 )
-def test_vision_load_model_checks_the_card(tmp_path: Path, damage: Callable[[Path], None], expectation: Any) -> None:
+def test_vision_load_model_checks_card_and_signature(
+    tmp_path: Path, damage: Callable[[Path], None], expectation: Any
+) -> None:
     path = _copy_shipped(tmp_path)
     damage(path)
     with expectation:
-        model = load_model(path)
+        model = load_model(path, trusted_keys=[shipped_signing_key_path()])
         assert model.card.sha256 == read_card(path).sha256
+
+
+@pytest.fixture
+def signing_key(tmp_path: Path) -> SigningKey:
+    key: SigningKey = make_signing_key(tmp_path / "keys")
+    return key
+
+
+@pytest.mark.parametrize(
+    ("suffix", "expectation"),
+    [
+        (".onnx", contextlib.nullcontext()),
+        (".pt", pytest.raises(ModelLoadError, match=r"vivid-mouth\.pt is torchscript, but its card names .*onnx")),
+        (".tflite", pytest.raises(ModelLoadError, match=r"unknown format \(suffix '\.tflite'\)")),
+    ],
+)
+def test_vision_a_file_whose_format_the_card_does_not_name_is_refused(
+    tmp_path: Path, signing_key: SigningKey, suffix: str, expectation: Any
+) -> None:
+    """The card, correctly signed, names the file and says onnx; only the file's own format disagrees."""
+    original = write_test_model(tmp_path / "m", signing_key)
+    path = original.with_suffix(suffix)
+    if path != original:
+        original.rename(path)
+        card = read_card(original).model_copy(update={"file_name": path.name})
+        write_card_and_signature(path, card, signing_key)
+    with expectation:
+        assert load_model(path, trusted_keys=[signing_key.public_file]).card.file_name == path.name
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expectation"),
+    [
+        ("own", contextlib.nullcontext()),
+        ("shipped", pytest.raises(ModelLoadError, match="does not verify with any trusted")),
+        ("none", pytest.raises(ModelLoadError, match="no trusted model-signing key")),
+        ("missing", pytest.raises(ModelLoadError, match="cannot read a trusted model-signing key")),
+    ],
+)
+def test_vision_only_a_trusted_key_signs(
+    tmp_path: Path, signing_key: SigningKey, trusted: str, expectation: Any
+) -> None:
+    path = write_test_model(tmp_path / "m", signing_key)
+    keys = {
+        "own": [signing_key.public_file],
+        "shipped": [shipped_signing_key_path()],
+        "none": [],
+        "missing": [tmp_path / "absent.pub"],
+    }[trusted]
+    with expectation:
+        load_model(path, trusted_keys=keys)
 
 
 def test_vision_shipped_model_is_the_documented_classifier(shipped_model: LoadedModel) -> None:
     card = shipped_model.card
     assert card.id == "balloon-at-mouth" and card.file_name == default_model_path().name
+    assert card.format == "onnx" and card.version == "2.2.0" and not card.baseline
     size = card.input.size_px
-    scores = shipped_model.predict(torch.zeros((2, 3, size, size)))
+    scores = shipped_model.predict(np.zeros((2, 3, size, size), dtype=np.float32))
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
 
 
@@ -92,64 +199,26 @@ def test_vision_predict_validates_batches(
 ) -> None:
     side = shipped_model.card.input.size_px + side_delta
     with expectation:
-        assert shipped_model.predict(torch.zeros((batch, channels, side, side))).shape == (batch,)
+        assert shipped_model.predict(np.zeros((batch, channels, side, side), dtype=np.float32)).shape == (batch,)
 
 
-def test_vision_baseline_build_is_reproducible(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = build_baseline(tmp_path / "a" / "balloon-at-mouth.pt")
-    second = build_baseline(tmp_path / "b" / "balloon-at-mouth.pt")
-    assert first is not None and second is not None
-    assert first.sha256 == second.sha256 and first.baseline
-    assert load_model(tmp_path / "a" / "balloon-at-mouth.pt").card == first
+def test_vision_one_batched_call_equals_one_call_per_person(shipped_model: LoadedModel) -> None:
+    """Batching all gated people in one call changes no score."""
+    size = shipped_model.card.input.size_px
+    crops = np.random.default_rng(0).normal(size=(4, 3, size, size)).astype(np.float32)
+    together = shipped_model.predict(crops)
+    alone = np.concatenate([shipped_model.predict(crops[i : i + 1]) for i in range(4)])
+    assert np.abs(together - alone).max() < 1e-6
 
 
-def test_vision_baseline_scores_a_balloon_over_the_mouth_above_skin(tmp_path: Path) -> None:
-    """The heuristic's intent: a smooth vivid disc at the crop centre scores high, flat skin tone low."""
-    (tmp_path / "m").mkdir()
-    model = load_model(_built(tmp_path / "m" / "balloon-at-mouth.pt"))
-    size = model.card.input.size_px
-    mean = torch.tensor(model.card.input.mean).view(1, 3, 1, 1)
-    std = torch.tensor(model.card.input.std).view(1, 3, 1, 1)
-    skin = torch.tensor([0.80, 0.60, 0.50]).view(1, 3, 1, 1).expand(1, 3, size, size)
-    balloon = skin.clone()
-    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    # A red balloon over the lips and below them, leaving the nose (the skin reference) uncovered.
-    disc = ((xx - size * 0.5) ** 2 + (yy - size * 0.56) ** 2) < (size * 0.22) ** 2
-    balloon[0, :, disc] = torch.tensor([0.9, 0.1, 0.2]).view(3, 1)
-    # The same disc in the person's own skin colour is not a balloon.
-    own_skin = skin.clone()
-    own_skin[0, :, disc] = torch.tensor([0.82, 0.62, 0.52]).view(3, 1)
-    batch = torch.cat([skin, balloon, own_skin])
-    scores = model.predict((batch - mean) / std)
-    threshold = model.card.threshold
-    assert scores[0] < 0.1 and scores[1] > threshold and scores[2] < 0.1
-
-
-def _built(path: Path) -> Path:
-    build_baseline(path)
-    return path
-
-
-@pytest.mark.parametrize("onednn_before", [True, False])
-def test_predict_runs_without_onednn_and_restores_the_switch(onednn_before: bool) -> None:
-    # oneDNN JIT-compiles into W+X memory (forbidden by the unit's MemoryDenyWriteExecute); the switch is
-    # process-wide, so predict must hand it back as it found it.
-    seen: list[bool] = []
-
-    class Recording(torch.nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            seen.append(torch._C._get_mkldnn_enabled())
-            return torch.full((x.shape[0],), 0.5)
-
-    card = read_card(default_model_path())
-    model = LoadedModel(module=Recording(), card=card)  # type: ignore[arg-type]
-    previous = torch._C._get_mkldnn_enabled()
-    torch._C._set_mkldnn_enabled(onednn_before)
-    try:
-        assert model.predict(torch.zeros(4, 3, card.input.size_px, card.input.size_px)).tolist() == [0.5] * 4
-        assert torch._C._get_mkldnn_enabled() is onednn_before
-    finally:
-        torch._C._set_mkldnn_enabled(previous)
-    assert seen == [False]
+def test_vision_vivid_test_model_scores_colour_above_grey(tmp_path: Path, signing_key: SigningKey) -> None:
+    model = load_model(write_test_model(tmp_path / "m", signing_key), trusted_keys=[signing_key.public_file])
+    spec = model.card.input
+    size = spec.size_px
+    mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(spec.std, dtype=np.float32).reshape(1, 3, 1, 1)
+    grey = np.full((1, 3, size, size), 0.5, dtype=np.float32)
+    red = grey.copy()
+    red[0, :, size // 3 : 2 * size // 3, size // 3 : 2 * size // 3] = np.asarray([0.9, 0.1, 0.2]).reshape(3, 1, 1)
+    scores = model.predict((np.concatenate([grey, red]) - mean) / std)
+    assert scores[0] < 0.01 and scores[1] > 0.99

@@ -16,7 +16,7 @@ from detector.analysis import FrameAnalyzer
 from detector.media import ImageReadError, read_clip
 from detector.model import LoadedModel
 from detector.score import ScoreLine, expand_paths, score_paths
-from detector.settings import AnalysisSettings, PoseSettings
+from detector.settings import AnalysisSettings, EvidenceSettings, PoseSettings
 
 # Still photos: every tile scanned on every photo, as `detector score` does.
 STILL_POSE = PoseSettings(running_mode="image", tile_every_n_frames=1, tiles_per_scan="all")
@@ -70,6 +70,7 @@ def test_vision_score_is_the_max_over_people_from_the_live_analyzer(shipped_mode
     lines = list(score_paths(paths, settings, shipped_model))
     with FrameAnalyzer(settings, shipped_model) as analyzer:
         for path, line in zip(paths, lines, strict=True):
+            analyzer.reset()  # unrelated photos: nobody in one is the same person as in the last
             analysis = analyzer.analyze(np.asarray(cv2.imread(str(path)), dtype=np.uint8))
             assert line.people == len(analysis.people)
             best = max((p.balloon_score for p in analysis.people), default=0.0)
@@ -99,12 +100,14 @@ CLIP_FRAMES = [DEMO_PERSON, DEMO_PERSON, GROUP_FRAME, GROUP_FRAME, SMOKER_P37, S
 def test_vision_clip_score_is_the_max_over_its_frames_with_the_live_settings(
     tmp_path: Path, shipped_model: LoadedModel, running_mode: str
 ) -> None:
-    """A clip runs through a fresh analyzer with the camera's settings unchanged; its score is the best frame."""
+    """A clip runs through a fresh analyzer with the camera's settings, everyone gated classified on every frame;
+    its score is the best frame."""
     clip = write_clip(tmp_path / "clip.avi", CLIP_FRAMES)
     settings = AnalysisSettings(pose=PoseSettings(running_mode=running_mode))
     (line,) = score_paths([clip], settings, shipped_model)
     scores, people = [], []
-    with FrameAnalyzer(settings, shipped_model) as analyzer:
+    every_frame = settings.model_copy(update={"evidence": EvidenceSettings(classify_every_n_frames=1)})
+    with FrameAnalyzer(every_frame, shipped_model) as analyzer:
         for timestamp_ms, frame in read_clip(clip):
             analysis = analyzer.analyze(frame, timestamp_ms)
             scores.append(max((p.balloon_score for p in analysis.people), default=0.0))

@@ -1,0 +1,1 @@
+6B7o8c4x3kg2kbmbcchXOOb/N3AMbeTiXgNix/5h++6gMETECpUvIBZO9+o5ogV2yqaapGIOZUjtgg46Y/YzBw==
