@@ -1,0 +1,286 @@
+"""The person front end: stages in order, each timed, people with landmarks in frame pixels out.
+
+Per frame:
+
+1. ``track``: the landmark model on every carried region (people found before, face visible or not);
+2. ``detect``: the face-keyed PoseLandmarker on the whole frame at analysis width (every
+   ``detect_every_n_frames`` frames in live use; every frame, with the pose settings' coarse tiles, for
+   photos);
+3. ``tiles``: the same detector on tiles at the scale of distant people (``tiles``), one per frame
+   round-robin on the frames without a whole-frame pass, or all of them at once;
+4. ``motion``: moving regions of the fixed camera that hold nobody known yet, given to the landmark model;
+5. ``face_proposals`` (photos): BlazeFace on the whole frame; a face that belongs to nobody found yet
+   becomes a body region for the landmark model (a person whose face the pose detector missed);
+6. ``faces``: BlazeFace on every person's head; where its mouth and the pose's disagree, the person gets a
+   second pose with the face's head (``fusion``).
+
+People found by 2-5 that no carried region holds are added and carried from then on.
+
+The output is ``PersonPose``, the type the evidence stage already consumes, so the analysis can take this
+front end in place of ``PoseEstimator.estimate`` with a small change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from detector.frontend.faces import FaceFinder
+from detector.frontend.fusion import body_region_below, face_of, fuse, head_region
+from detector.frontend.landmarks import RegionLandmarker
+from detector.frontend.proposals import MotionProposer
+from detector.frontend.regions import PersonRegion
+from detector.frontend.tiles import TileScanner, person_scale_tiles
+from detector.frontend.tracks import RegionTracker, region_of_pose
+from detector.pose.estimator import ImageBGR, PersonPose, same_face
+from detector.pose.regions import Box, box_overlap, tile_boxes
+from detector.settings import PoseSettings
+
+FRONT_END_STAGES = ("track", "detect", "tiles", "motion", "face_proposals", "faces")
+Source = Literal["track", "detect", "tiles", "motion", "face"]
+
+
+class FrontEndSettings(BaseModel):
+    """Settings of the person front end (the pose stage's own settings stay in ``PoseSettings``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detect_every_n_frames: int = Field(
+        default=5, ge=1, le=100, description="Run the face-keyed detector on the whole frame every N frames."
+    )
+    coarse_tiles: bool = Field(
+        default=False,
+        description="With each whole-frame pass, also scan the pose settings' tile grid (photos, as today).",
+    )
+    person_tiles: Literal["off", "one", "all"] = Field(
+        default="one",
+        description="Tiles at the scale of distant people: 'one' per frame without a whole-frame pass, "
+        "round-robin; 'all' on every frame; 'off'.",
+    )
+    tile_height_fraction: float = Field(
+        default=0.44, gt=0.0, le=1.0, description="Side of a person-scale tile as a fraction of the frame height."
+    )
+    tile_overlap: float = Field(default=0.25, ge=0.0, lt=0.5, description="Overlap of neighbouring tiles.")
+    carry_regions: bool = Field(default=True, description="Carry each person's region to the next frame.")
+    max_carried: int = Field(default=16, ge=1, le=64, description="Most people carried at once.")
+    carry_misses: int = Field(default=2, ge=0, le=30, description="Frames a lost person's region is kept.")
+    motion: bool = Field(default=True, description="Look at moving regions of the fixed camera.")
+    max_motion_proposals: int = Field(default=8, ge=0, le=64, description="Most moving regions looked at.")
+    faces: bool = Field(default=True, description="BlazeFace on each head as a second mouth source.")
+    face_proposals: bool = Field(
+        default=False,
+        description="BlazeFace on the whole frame, and a body region below each face nobody holds yet (photos: "
+        "BlazeFace needs a face that fills a good part of its 128-pixel view).",
+    )
+
+
+@dataclass(frozen=True)
+class FrontEndPerson:
+    """One person (in memory only).
+
+    Attributes:
+        pose: the landmarks the evidence stage uses first.
+        face_pose: the same person with the head from BlazeFace, when face and pose disagree.
+        source: the stage that found the person on this frame.
+    """
+
+    pose: PersonPose
+    face_pose: PersonPose | None
+    source: Source
+
+    def poses(self) -> tuple[PersonPose, ...]:
+        """Every pose of this person, the pose's own first."""
+        return (self.pose,) if self.face_pose is None else (self.pose, self.face_pose)
+
+
+@dataclass(frozen=True)
+class FrontEndResult:
+    """The people of one frame and each stage's time in milliseconds."""
+
+    people: tuple[FrontEndPerson, ...]
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+    def poses(self) -> list[PersonPose]:
+        """Each person's primary pose, in the order found."""
+        return [person.pose for person in self.people]
+
+
+@contextmanager
+def _timed(stage_ms: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stage_ms[stage] = stage_ms.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0
+
+
+def _as_colour(frame: npt.NDArray[np.uint8]) -> ImageBGR:
+    """A frame as uint8 (H, W, 3): grey and infrared frames, single channel or with alpha, are accepted."""
+    import cv2
+
+    array = np.asarray(frame)
+    if array.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8, got {array.dtype}")
+    if array.ndim == 2:
+        return np.ascontiguousarray(cv2.cvtColor(array, cv2.COLOR_GRAY2BGR))
+    if array.ndim == 3 and array.shape[2] == 1:
+        return np.ascontiguousarray(cv2.cvtColor(array[:, :, 0], cv2.COLOR_GRAY2BGR))
+    if array.ndim == 3 and array.shape[2] == 4:
+        return np.ascontiguousarray(cv2.cvtColor(array, cv2.COLOR_BGRA2BGR))
+    if array.ndim == 3 and array.shape[2] == 3:
+        return np.ascontiguousarray(array)
+    raise ValueError(f"frame must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {array.shape}")
+
+
+class PersonFrontEnd:
+    """Finds people and their landmarks without relying on a visible mouth.
+
+    Args:
+        pose: settings of the face-keyed detection pass (running mode, analysis width, tiles, confidences).
+        settings: the front end's own settings.
+    """
+
+    def __init__(self, pose: PoseSettings, settings: FrontEndSettings | None = None) -> None:
+        self._pose_settings = pose
+        self._settings = settings or FrontEndSettings()
+        self._scanner = TileScanner(pose)
+        self._next_tile = 0
+        self._landmarker = RegionLandmarker()
+        wants_faces = self._settings.faces or self._settings.face_proposals
+        self._faces = FaceFinder() if wants_faces else None
+        self._motion = (
+            MotionProposer(max_proposals=self._settings.max_motion_proposals) if self._settings.motion else None
+        )
+        self._tracker = RegionTracker(self._settings.max_carried, self._settings.carry_misses)
+        self._frame_index = 0
+        self._closed = False
+
+    def analyze(self, frame: npt.NDArray[np.uint8], timestamp_ms: int | None = None) -> FrontEndResult:
+        """The people in one frame (already privacy-masked), each stage timed.
+
+        Raises:
+            ValueError: for a frame that is not uint8 grey, BGR or BGRA, or is empty.
+            RuntimeError: if the front end was closed.
+        """
+        if self._closed:
+            raise RuntimeError("PersonFrontEnd is closed")
+        image = _as_colour(frame)
+        if image.shape[0] < 1 or image.shape[1] < 1:
+            raise ValueError(f"frame is empty: {image.shape}")
+        stage_ms: dict[str, float] = dict.fromkeys(FRONT_END_STAGES, 0.0)
+        people: list[tuple[PersonPose, Source]] = []
+        with _timed(stage_ms, "track"):
+            if self._settings.carry_regions:
+                results = self._landmarker.landmarks(image, self._tracker.regions())
+                self._tracker.update(results)
+                for result in results:
+                    if result is not None and self._is_new(result.pose, people):
+                        people.append((result.pose, "track"))
+        detect_frame = self._frame_index % self._settings.detect_every_n_frames == 0
+        with _timed(stage_ms, "detect"):
+            if detect_frame:
+                self._add_found(self._scanner.scan(image, self._detect_boxes(image)), "detect", people)
+        with _timed(stage_ms, "tiles"):
+            tiles = self._tiles_due(image, detect_frame)
+            if tiles:
+                self._add_found(self._scanner.scan(image, tiles), "tiles", people)
+        with _timed(stage_ms, "motion"):
+            if self._motion is not None:
+                self._look_at_motion(image, people)
+        with _timed(stage_ms, "face_proposals"):
+            if self._settings.face_proposals:
+                self._look_below_faces(image, people)
+        found: list[FrontEndPerson] = []
+        with _timed(stage_ms, "faces"):
+            wanted = self._faces is not None and self._settings.faces
+            faces = self._faces.find(image, [head_region(p) for p, _ in people]) if wanted and self._faces else []
+            for index, (pose, source) in enumerate(people):
+                variant = fuse(pose, faces[index])[0] if faces else None
+                found.append(FrontEndPerson(pose=pose, face_pose=variant, source=source))
+        self._frame_index += 1
+        return FrontEndResult(people=tuple(found), stage_ms=stage_ms)
+
+    def _detect_boxes(self, image: ImageBGR) -> list[Box]:
+        height, width = image.shape[:2]
+        boxes = [Box(0.0, 0.0, float(width), float(height))]
+        grid = self._pose_settings.tile_grid
+        if self._settings.coarse_tiles and grid != (1, 1):
+            boxes += tile_boxes(width, height, grid, self._pose_settings.tile_overlap)
+        return boxes
+
+    def _tiles_due(self, image: ImageBGR, detect_frame: bool) -> list[Box]:
+        mode = self._settings.person_tiles
+        if mode == "off" or (mode == "one" and detect_frame):
+            return []
+        height, width = image.shape[:2]
+        tiles = person_scale_tiles(width, height, self._settings.tile_height_fraction, self._settings.tile_overlap)
+        if mode == "all" or not tiles:
+            return tiles
+        tile = tiles[self._next_tile % len(tiles)]
+        self._next_tile += 1
+        return [tile]
+
+    def _add_found(self, poses: list[PersonPose], source: Source, people: list[tuple[PersonPose, Source]]) -> None:
+        for pose in poses:
+            if self._is_new(pose, people):
+                people.append((pose, source))
+                self._carry(region_of_pose(pose))
+
+    def _look_at_motion(self, image: ImageBGR, people: list[tuple[PersonPose, Source]]) -> None:
+        assert self._motion is not None
+        boxes = [
+            box
+            for box in self._motion.propose(image)
+            if not any(box_overlap(box, pose.box()) > 0.5 for pose, _ in people)
+        ]
+        regions = [PersonRegion.from_box(box) for box in boxes]
+        for result in self._landmarker.landmarks(image, regions):
+            if result is not None and self._is_new(result.pose, people):
+                people.append((result.pose, "motion"))
+                self._carry(result.next_region)
+
+    def _look_below_faces(self, image: ImageBGR, people: list[tuple[PersonPose, Source]]) -> None:
+        assert self._faces is not None
+        height, width = image.shape[:2]
+        whole = PersonRegion(width / 2, height / 2, float(max(width, height)), 0.0)
+        unclaimed = [
+            face
+            for face in self._faces.find(image, [whole])[0]
+            if not any(face_of(pose, [face]) is not None for pose, _ in people)
+        ]
+        regions = [body_region_below(face) for face in unclaimed]
+        for result in self._landmarker.landmarks(image, regions):
+            if result is not None and self._is_new(result.pose, people):
+                people.append((result.pose, "face"))
+                self._carry(result.next_region)
+
+    def _carry(self, region: PersonRegion) -> None:
+        if self._settings.carry_regions:
+            self._tracker.add(region)
+
+    def _is_new(self, pose: PersonPose, people: list[tuple[PersonPose, Source]]) -> bool:
+        box = pose.box()
+        limit = self._pose_settings.duplicate_iou
+        return all(box_overlap(box, other.box()) <= limit and not same_face(pose, other) for other, _ in people)
+
+    def close(self) -> None:
+        """Release every model. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._scanner.close()
+            self._landmarker.close()
+            if self._faces is not None:
+                self._faces.close()
+
+    def __enter__(self) -> PersonFrontEnd:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
