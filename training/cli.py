@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -328,3 +329,39 @@ def default_model_command(
         )
     )
     typer.echo(f"train {result.train_seconds:.0f} s, total {result.total_seconds:.0f} s; model {result.export.model}")
+
+
+@app.command("person-recall")
+def person_recall(
+    data: Path = typer.Option(..., help="Data folder the annotated video paths are relative to (the shared data)."),
+    front_end: str = typer.Option(
+        "frontend", help="'today' (the shipped pose stage) or 'frontend' (person front end)."
+    ),
+    mode: str = typer.Option("live", help="'still' (each frame alone) or 'live' (after 2 s of the video before it)."),
+    annotations: Path | None = typer.Option(None, help="Annotation file; default: the shipped one."),
+) -> None:
+    """Share of hand-annotated people found per height bin on frames scaled to 1080p, as JSON.
+
+    ``meets_target`` says whether the 100-250 px bin reaches 80 % found. Missing or bad input is refused with
+    REFUSED and exit code 1.
+    """
+    from pydantic import ValidationError
+
+    from training.person_finders import FrontEndName, Mode, make_finder
+    from training.person_recall import load_annotations, measure_person_recall
+
+    if front_end not in ("today", "frontend") or mode not in ("still", "live"):
+        raise typer.BadParameter(f"front end must be today or frontend and mode still or live, got {front_end}, {mode}")
+    try:
+        annotated = load_annotations(annotations)
+        report = measure_person_recall(
+            data,
+            lambda: make_finder(cast(FrontEndName, front_end), cast(Mode, mode)),
+            front_end,
+            mode=cast(Mode, mode),
+            annotations=annotated,
+        )
+    except (OSError, ValueError, ValidationError) as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(report.model_dump_json(indent=2))
