@@ -365,3 +365,33 @@ def person_recall(
         typer.echo(f"REFUSED: {error}", err=True)
         raise typer.Exit(code=1) from error
     typer.echo(report.model_dump_json(indent=2))
+
+
+@app.command("frontend-bench")
+def frontend_bench(
+    video: Path | None = typer.Option(None, help="Video to run the person front end and bare pose on."),
+    seconds: float = typer.Option(20.0, help="Analyse at most this many seconds of the video."),
+    frame_width: int | None = typer.Option(None, help="Resize frames to this width first (1920 for 1080p)."),
+    scaling: bool = typer.Option(False, help="Also measure frames with 1, 2, 4 and 8 people."),
+    person: Path | None = typer.Option(None, help="Photo of one person for --scaling; default: the demo photo."),
+) -> None:
+    """The person front end's time per stage and CPU time per frame against bare pose in the same run, as JSON."""
+    import cv2
+    import numpy as np
+
+    from detector.frontend.bench import run_frontend_bench, run_people_scaling
+
+    report: dict[str, object] = {}
+    if video is not None:
+        report["video"] = run_frontend_bench(video, seconds, frame_width).model_dump()
+    if scaling:
+        photo = person or Path(__file__).resolve().parents[1] / "nitrosignal" / "assets" / "demo_person.jpg"
+        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+        if image is None:
+            typer.echo(f"REFUSED: cannot read {photo}", err=True)
+            raise typer.Exit(code=1)
+        people = np.ascontiguousarray(image, dtype=np.uint8)
+        report["people_scaling"] = [point.model_dump() for point in run_people_scaling(people)]
+    if not report:
+        raise typer.BadParameter("give --video, --scaling or both")
+    typer.echo(json.dumps(report, indent=2))

@@ -80,6 +80,21 @@ class AnnotatedFrame(_Strict):
     )
     people: tuple[AnnotatedPerson, ...]
 
+    @field_validator("size")
+    @classmethod
+    def _size_positive(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] <= 0 or value[1] <= 0:
+            raise ValueError(f"size must be a positive width and height, got {value}")
+        return value
+
+    @field_validator("video")
+    @classmethod
+    def _inside_the_data_folder(cls, value: str) -> str:
+        path = Path(value)
+        if not value or path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"video must be a path inside the data folder, got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _bins_match_sizes(self) -> AnnotatedFrame:
         factor = TARGET_HEIGHT_PX / self.size[1]
@@ -231,7 +246,7 @@ class _VideoReader:
         capture.release()
         missing = wanted - kept.keys()
         if missing:
-            raise ValueError(f"{self._path} has no frame {sorted(missing)[0]} (it decoded {index} frames)")
+            raise ValueError(f"{self._path} has no frame {max(missing)} (it decoded {index} frames)")
         return kept, fps
 
 
