@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from detector.frontend.pipeline import FrontEndSettings, PersonFrontEnd
+from detector.frontend.pipeline import FrontEndSettings, PersonFrontEnd, photo_settings
 from detector.pose.estimator import ImageBGR, PoseEstimator
 from detector.pose.regions import Box
 from detector.score import still_photo_pose
@@ -19,18 +19,6 @@ from detector.settings import PoseSettings
 
 FrontEndName = Literal["today", "frontend"]
 Mode = Literal["still", "live"]
-
-
-def still_front_end_settings() -> FrontEndSettings:
-    """The front end for an unrelated photo: the detector on every call, nothing carried, no motion."""
-    return FrontEndSettings(
-        detect_every_n_frames=1,
-        coarse_tiles=True,
-        person_tiles="off",
-        carry_regions=False,
-        motion=False,
-        face_proposals=True,
-    )
 
 
 class TodayFinder:
@@ -55,7 +43,7 @@ class FrontEndFinder:
     def __init__(self, mode: Mode) -> None:
         settings = PoseSettings()
         if mode == "still":
-            self._front_end = PersonFrontEnd(still_photo_pose(settings), still_front_end_settings())
+            self._front_end = PersonFrontEnd(still_photo_pose(settings), photo_settings())
         else:
             self._front_end = PersonFrontEnd(settings, FrontEndSettings())
 

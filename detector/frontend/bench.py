@@ -11,6 +11,7 @@ shared machine; wall time is reported too. Nothing is written anywhere.
 from __future__ import annotations
 
 import math
+import resource
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ class FrontEndBench(BaseModel):
     front_end_over_bare_pose: float = Field(description="CPU time of the front end divided by bare pose's.")
     people_mean: float
     bare_pose_people_mean: float
+    peak_rss_mb: float = Field(description="Peak resident memory of this process after the front-end pass, MB.")
 
 
 class ScalingPoint(BaseModel):
@@ -126,6 +128,7 @@ def run_frontend_bench(
     if not frames:
         raise ValueError(f"no frames read from {video}")
     cpu, stages, people = _front_end(frames, pose_settings, settings or FrontEndSettings())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     bare_cpu, bare_people = _bare_pose(frames, pose_settings)
     return FrontEndBench(
         video=str(video),
@@ -137,6 +140,7 @@ def run_frontend_bench(
         front_end_over_bare_pose=round(cpu / bare_cpu, 3) if bare_cpu > 0 else 0.0,
         people_mean=round(people, 2),
         bare_pose_people_mean=round(bare_people, 2),
+        peak_rss_mb=round(peak_mb, 1),
     )
 
 

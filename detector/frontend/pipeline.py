@@ -32,8 +32,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from detector.evidence.geometry import body_scale_px, mouth_point
 from detector.frontend.faces import FaceFinder
-from detector.frontend.fusion import body_region_below, face_of, fuse, head_region
+from detector.frontend.fusion import AGREE_SCALES, body_region_below, face_of, fuse, head_region
 from detector.frontend.landmarks import RegionLandmarker
 from detector.frontend.proposals import MotionProposer
 from detector.frontend.regions import PersonRegion
@@ -87,17 +88,28 @@ class FrontEndPerson:
 
     Attributes:
         pose: the landmarks the evidence stage uses first.
-        face_pose: the same person with the head from BlazeFace, when face and pose disagree.
+        alternatives: other poses of the same person whose mouth lies elsewhere: the head from BlazeFace
+            where face and pose disagree, and the face-keyed detector's pose of a carried person where the
+            two disagree. The evidence stage takes the highest score over all of them.
         source: the stage that found the person on this frame.
     """
 
     pose: PersonPose
-    face_pose: PersonPose | None
+    alternatives: tuple[PersonPose, ...]
     source: Source
 
     def poses(self) -> tuple[PersonPose, ...]:
-        """Every pose of this person, the pose's own first."""
-        return (self.pose,) if self.face_pose is None else (self.pose, self.face_pose)
+        """Every pose of this person, the primary one first."""
+        return (self.pose, *self.alternatives)
+
+
+@dataclass
+class _Found:
+    """A person while the frame is being analysed."""
+
+    pose: PersonPose
+    source: Source
+    alternatives: list[PersonPose] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,11 @@ class FrontEndResult:
     def poses(self) -> list[PersonPose]:
         """Each person's primary pose, in the order found."""
         return [person.pose for person in self.people]
+
+
+def _mouths_apart(first: PersonPose, second: PersonPose) -> float:
+    """Distance between two poses' mouths in the first one's body scales."""
+    return float(np.linalg.norm(mouth_point(first) - mouth_point(second))) / max(1.0, body_scale_px(first))
 
 
 @contextmanager
@@ -137,6 +154,20 @@ def _as_colour(frame: npt.NDArray[np.uint8]) -> ImageBGR:
     if array.ndim == 3 and array.shape[2] == 3:
         return np.ascontiguousarray(array)
     raise ValueError(f"frame must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {array.shape}")
+
+
+def photo_settings() -> FrontEndSettings:
+    """The front end for unrelated photos (``detector score``, training crops): every detection pass on every
+    photo (the whole frame and the pose settings' coarse tiles, as today), faces on the whole photo as
+    proposals, nothing carried and no motion."""
+    return FrontEndSettings(
+        detect_every_n_frames=1,
+        coarse_tiles=True,
+        person_tiles="off",
+        carry_regions=False,
+        motion=False,
+        face_proposals=True,
+    )
 
 
 class PersonFrontEnd:
@@ -175,14 +206,14 @@ class PersonFrontEnd:
         if image.shape[0] < 1 or image.shape[1] < 1:
             raise ValueError(f"frame is empty: {image.shape}")
         stage_ms: dict[str, float] = dict.fromkeys(FRONT_END_STAGES, 0.0)
-        people: list[tuple[PersonPose, Source]] = []
+        people: list[_Found] = []
         with _timed(stage_ms, "track"):
             if self._settings.carry_regions:
                 results = self._landmarker.landmarks(image, self._tracker.regions())
                 self._tracker.update(results)
                 for result in results:
-                    if result is not None and self._is_new(result.pose, people):
-                        people.append((result.pose, "track"))
+                    if result is not None and self._duplicate_of(result.pose, people) is None:
+                        people.append(_Found(result.pose, "track"))
         detect_frame = self._frame_index % self._settings.detect_every_n_frames == 0
         with _timed(stage_ms, "detect"):
             if detect_frame:
@@ -200,10 +231,12 @@ class PersonFrontEnd:
         found: list[FrontEndPerson] = []
         with _timed(stage_ms, "faces"):
             wanted = self._faces is not None and self._settings.faces
-            faces = self._faces.find(image, [head_region(p) for p, _ in people]) if wanted and self._faces else []
-            for index, (pose, source) in enumerate(people):
-                variant = fuse(pose, faces[index])[0] if faces else None
-                found.append(FrontEndPerson(pose=pose, face_pose=variant, source=source))
+            heads = [head_region(person.pose) for person in people]
+            faces = self._faces.find(image, heads) if wanted and self._faces else []
+            for index, person in enumerate(people):
+                variant = fuse(person.pose, faces[index])[0] if faces else None
+                alternatives = (*person.alternatives, variant) if variant is not None else tuple(person.alternatives)
+                found.append(FrontEndPerson(pose=person.pose, alternatives=alternatives, source=person.source))
         self._frame_index += 1
         return FrontEndResult(people=tuple(found), stage_ms=stage_ms)
 
@@ -227,48 +260,63 @@ class PersonFrontEnd:
         self._next_tile += 1
         return [tile]
 
-    def _add_found(self, poses: list[PersonPose], source: Source, people: list[tuple[PersonPose, Source]]) -> None:
+    def _add_found(self, poses: list[PersonPose], source: Source, people: list[_Found]) -> None:
         for pose in poses:
-            if self._is_new(pose, people):
-                people.append((pose, source))
+            known = self._duplicate_of(pose, people)
+            if known is None:
+                people.append(_Found(pose, source))
                 self._carry(region_of_pose(pose))
+            elif known.source == "track" and _mouths_apart(known.pose, pose) > AGREE_SCALES:
+                # The carried region and the face-keyed detector disagree about this person's head (a balloon
+                # can fool either): both are kept.
+                known.alternatives.append(pose)
 
-    def _look_at_motion(self, image: ImageBGR, people: list[tuple[PersonPose, Source]]) -> None:
+    def _look_at_motion(self, image: ImageBGR, people: list[_Found]) -> None:
         assert self._motion is not None
         boxes = [
             box
             for box in self._motion.propose(image)
-            if not any(box_overlap(box, pose.box()) > 0.5 for pose, _ in people)
+            if not any(box_overlap(box, person.pose.box()) > 0.5 for person in people)
         ]
         regions = [PersonRegion.from_box(box) for box in boxes]
         for result in self._landmarker.landmarks(image, regions):
-            if result is not None and self._is_new(result.pose, people):
-                people.append((result.pose, "motion"))
+            if result is not None and self._duplicate_of(result.pose, people) is None:
+                people.append(_Found(result.pose, "motion"))
                 self._carry(result.next_region)
 
-    def _look_below_faces(self, image: ImageBGR, people: list[tuple[PersonPose, Source]]) -> None:
+    def _look_below_faces(self, image: ImageBGR, people: list[_Found]) -> None:
         assert self._faces is not None
         height, width = image.shape[:2]
         whole = PersonRegion(width / 2, height / 2, float(max(width, height)), 0.0)
         unclaimed = [
             face
             for face in self._faces.find(image, [whole])[0]
-            if not any(face_of(pose, [face]) is not None for pose, _ in people)
+            if not any(face_of(person.pose, [face]) is not None for person in people)
         ]
         regions = [body_region_below(face) for face in unclaimed]
         for result in self._landmarker.landmarks(image, regions):
-            if result is not None and self._is_new(result.pose, people):
-                people.append((result.pose, "face"))
+            if result is not None and self._duplicate_of(result.pose, people) is None:
+                people.append(_Found(result.pose, "face"))
                 self._carry(result.next_region)
 
     def _carry(self, region: PersonRegion) -> None:
         if self._settings.carry_regions:
             self._tracker.add(region)
 
-    def _is_new(self, pose: PersonPose, people: list[tuple[PersonPose, Source]]) -> bool:
+    def _duplicate_of(self, pose: PersonPose, people: list[_Found]) -> _Found | None:
         box = pose.box()
         limit = self._pose_settings.duplicate_iou
-        return all(box_overlap(box, other.box()) <= limit and not same_face(pose, other) for other, _ in people)
+        for person in people:
+            if box_overlap(box, person.pose.box()) > limit or same_face(pose, person.pose):
+                return person
+        return None
+
+    def reset(self) -> None:
+        """Forget every carried region and the learnt background (after a gap in the frames)."""
+        self._tracker.clear()
+        if self._motion is not None:
+            self._motion.reset()
+        self._frame_index = 0
 
     def close(self) -> None:
         """Release every model. Safe to call twice."""

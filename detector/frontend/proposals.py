@@ -41,6 +41,10 @@ class MotionProposer:
         self._frames = 0
         self._size: tuple[int, int] | None = None
 
+    def reset(self) -> None:
+        """Forget the learnt background."""
+        self._size = None
+
     def propose(self, frame_bgr: ImageBGR) -> list[Box]:
         """Moving regions of this frame (none while the background is still being learnt)."""
         height, width = frame_bgr.shape[:2]

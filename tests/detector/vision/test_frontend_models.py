@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pytest
 
 from detector.evidence.geometry import body_scale_px, mouth_point
+from detector.frontend.bench import run_frontend_bench, run_people_scaling
 from detector.frontend.faces import FaceFinder
 from detector.frontend.fusion import head_region
 from detector.frontend.landmarks import RegionLandmarker
@@ -127,6 +128,30 @@ def test_vision_frontend_finds_the_walking_group_and_times_every_stage() -> None
     for result in results:
         assert set(result.stage_ms) == {"track", "detect", "tiles", "motion", "face_proposals", "faces"}
         assert all(ms >= 0.0 for ms in result.stage_ms.values())
+
+
+def test_vision_frontend_reset_forgets_carried_people() -> None:
+    frame = read_image(GROUP_FRAME)
+    with PersonFrontEnd(PoseSettings(), LIVE.model_copy(update={"detect_every_n_frames": 50})) as front_end:
+        front_end.analyze(frame, 0)
+        assert {p.source for p in front_end.analyze(frame, 100).people} == {"track"}
+        front_end.reset()
+        assert {p.source for p in front_end.analyze(frame, 200).people} == {"detect"}
+
+
+def test_vision_frontend_bench_times_stages_against_bare_pose(tmp_path: Path) -> None:
+    video = tmp_path / "walk.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (480, 270))
+    frame = read_image(GROUP_FRAME)
+    for index in range(6):
+        writer.write(np.roll(frame, index * 3, axis=1))
+    writer.release()
+    report = run_frontend_bench(video, seconds=10.0)
+    assert report.frames == 6 and report.people_mean >= 1.0
+    assert report.cpu_ms_per_frame > 0 and report.bare_pose_cpu_ms_per_frame > 0
+    assert set(report.stage_ms) == {"track", "detect", "tiles", "motion", "face_proposals", "faces", "total"}
+    (point,) = run_people_scaling(read_image(DEMO_PERSON), counts=(2,), frames=3)
+    assert point.people == 2 and point.found_mean >= 1.0
 
 
 def _grey(shape: tuple[int, ...]) -> npt.NDArray[np.uint8]:
