@@ -11,7 +11,8 @@ Per frame:
 4. ``motion``: moving regions of the fixed camera that hold nobody known yet, given to the landmark model;
 5. ``face_proposals`` (photos): BlazeFace on the whole frame; a face that belongs to nobody found yet
    becomes a body region for the landmark model (a person whose face the pose detector missed);
-6. ``faces``: BlazeFace on every person's head; where its mouth and the pose's disagree, the person gets a
+6. ``faces``: BlazeFace on the head of every person whose hand is near the mouth (the people the evidence
+   gate lets through); where its mouth and the pose's disagree, the person gets a
    second pose with the face's head (``fusion``).
 
 People found by 2-5 that no carried region holds are added and carried from then on.
@@ -32,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from detector.evidence.geometry import body_scale_px, mouth_point
+from detector.evidence.geometry import body_scale_px, hand_to_mouth, mouth_point
 from detector.frontend.faces import FaceFinder
 from detector.frontend.fusion import AGREE_SCALES, body_region_below, face_of, fuse, head_region
 from detector.frontend.landmarks import RegionLandmarker
@@ -75,6 +76,12 @@ class FrontEndSettings(BaseModel):
     motion: bool = Field(default=True, description="Look at moving regions of the fixed camera.")
     max_motion_proposals: int = Field(default=8, ge=0, le=64, description="Most moving regions looked at.")
     faces: bool = Field(default=True, description="BlazeFace on each head as a second mouth source.")
+    faces_hand_mouth_max_ratio: float | None = Field(
+        default=1.75,
+        gt=0.0,
+        description="Only look for the face of people whose nearest hand is at most this many body scales from "
+        "the mouth (the evidence gate's own default); None looks at everyone's face.",
+    )
     face_proposals: bool = Field(
         default=False,
         description="BlazeFace on the whole frame, and a body region below each face nobody holds yet (photos: "
@@ -231,10 +238,12 @@ class PersonFrontEnd:
         found: list[FrontEndPerson] = []
         with _timed(stage_ms, "faces"):
             wanted = self._faces is not None and self._settings.faces
-            heads = [head_region(person.pose) for person in people]
-            faces = self._faces.find(image, heads) if wanted and self._faces else []
+            looked_at = [index for index, person in enumerate(people) if wanted and self._hand_near_mouth(person.pose)]
+            heads = [head_region(people[index].pose) for index in looked_at]
+            found_faces = self._faces.find(image, heads) if heads and self._faces else []
+            faces = dict(zip(looked_at, found_faces, strict=True))
             for index, person in enumerate(people):
-                variant = fuse(person.pose, faces[index])[0] if faces else None
+                variant = fuse(person.pose, faces[index])[0] if index in faces else None
                 alternatives = (*person.alternatives, variant) if variant is not None else tuple(person.alternatives)
                 found.append(FrontEndPerson(pose=person.pose, alternatives=alternatives, source=person.source))
         self._frame_index += 1
@@ -270,6 +279,13 @@ class PersonFrontEnd:
                 # The carried region and the face-keyed detector disagree about this person's head (a balloon
                 # can fool either): both are kept.
                 known.alternatives.append(pose)
+
+    def _hand_near_mouth(self, pose: PersonPose) -> bool:
+        limit = self._settings.faces_hand_mouth_max_ratio
+        if limit is None:
+            return True
+        ratio = hand_to_mouth(pose, self._pose_settings.min_landmark_visibility).ratio
+        return ratio is not None and ratio <= limit
 
     def _look_at_motion(self, image: ImageBGR, people: list[_Found]) -> None:
         assert self._motion is not None

@@ -22,6 +22,9 @@ from detector.pose.regions import Box
 WORK_HEIGHT_PX: Final = 270
 # Frames the background model needs before its foreground means anything (about 2 s at 10 fps).
 WARMUP_FRAMES: Final = 15
+# More of the frame than this in the foreground means the camera moved or the light changed, not people:
+# the frame gives no proposals (the background model keeps learning).
+MAX_FOREGROUND_FRACTION: Final = 0.25
 
 
 class MotionProposer:
@@ -62,6 +65,8 @@ class MotionProposer:
             return []
         # 255 is foreground, 127 a shadow.
         foreground = np.where(mask == 255, 255, 0).astype(np.uint8)
+        if np.count_nonzero(foreground) > MAX_FOREGROUND_FRACTION * foreground.size:
+            return []
         opened = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
         joined = cv2.dilate(opened, np.ones((5, 3), np.uint8))
         count, _, stats, _ = cv2.connectedComponentsWithStats(joined)

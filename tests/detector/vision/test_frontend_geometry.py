@@ -198,3 +198,16 @@ def test_vision_frontend_motion_restarts_on_a_new_frame_size() -> None:
     for _ in range(WARMUP_FRAMES + 2):
         proposer.propose(np.zeros((240, 320, 3), dtype=np.uint8))
     assert proposer.propose(np.zeros((100, 50, 3), dtype=np.uint8)) == []
+
+
+def test_vision_frontend_motion_ignores_a_frame_that_changes_as_a_whole() -> None:
+    """A moving camera or a light switched on changes most of the frame: that is nobody walking."""
+    proposer = MotionProposer()
+    rng = np.random.default_rng(1)
+    dark = rng.integers(40, 60, size=(270, 480, 3), dtype=np.uint8)
+    for _ in range(WARMUP_FRAMES + 5):
+        proposer.propose(dark)
+    bright = dark.copy()
+    bright[:, :] += 120
+    bright[60:200, 100:140] = 5  # and a person-shaped dark figure
+    assert proposer.propose(bright) == []
