@@ -73,14 +73,21 @@ class FrontEndSettings(BaseModel):
     carry_regions: bool = Field(default=True, description="Carry each person's region to the next frame.")
     max_carried: int = Field(default=16, ge=1, le=64, description="Most people carried at once.")
     carry_misses: int = Field(default=2, ge=0, le=30, description="Frames a lost person's region is kept.")
+    refresh_every_n_frames: int = Field(
+        default=1,
+        ge=1,
+        le=30,
+        description="Re-run the landmark model on a carried person whose hands are away from the mouth only every "
+        "N frames (they keep their last landmarks in between); people with a hand near the mouth every frame.",
+    )
     motion: bool = Field(default=True, description="Look at moving regions of the fixed camera.")
     max_motion_proposals: int = Field(default=8, ge=0, le=64, description="Most moving regions looked at.")
     faces: bool = Field(default=True, description="BlazeFace on each head as a second mouth source.")
-    faces_hand_mouth_max_ratio: float | None = Field(
+    hand_near_mouth_ratio: float | None = Field(
         default=1.75,
         gt=0.0,
-        description="Only look for the face of people whose nearest hand is at most this many body scales from "
-        "the mouth (the evidence gate's own default); None looks at everyone's face.",
+        description="People whose nearest hand is at most this many body scales from the mouth (the evidence "
+        "gate's default) get BlazeFace and are re-analysed on every frame; None treats everyone so.",
     )
     face_proposals: bool = Field(
         default=False,
@@ -216,11 +223,15 @@ class PersonFrontEnd:
         people: list[_Found] = []
         with _timed(stage_ms, "track"):
             if self._settings.carry_regions:
-                results = self._landmarker.landmarks(image, self._tracker.regions())
-                self._tracker.update(results)
-                for result in results:
-                    if result is not None and self._duplicate_of(result.pose, people) is None:
-                        people.append(_Found(result.pose, "track"))
+                due = self._tracker.due(self._settings.refresh_every_n_frames)
+                regions = self._tracker.regions()
+                results = self._landmarker.landmarks(image, [regions[index] for index in due])
+                held = self._tracker.held(due)
+                self._tracker.advance(dict(zip(due, results, strict=True)), self._hand_near_mouth)
+                fresh = [result.pose for result in results if result is not None]
+                for pose in [*fresh, *held]:
+                    if self._duplicate_of(pose, people) is None:
+                        people.append(_Found(pose, "track"))
         detect_frame = self._frame_index % self._settings.detect_every_n_frames == 0
         with _timed(stage_ms, "detect"):
             if detect_frame:
@@ -281,7 +292,7 @@ class PersonFrontEnd:
                 known.alternatives.append(pose)
 
     def _hand_near_mouth(self, pose: PersonPose) -> bool:
-        limit = self._settings.faces_hand_mouth_max_ratio
+        limit = self._settings.hand_near_mouth_ratio
         if limit is None:
             return True
         ratio = hand_to_mouth(pose, self._pose_settings.min_landmark_visibility).ratio

@@ -10,7 +10,7 @@ confirmer's tracks and never leave the device.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,10 +44,21 @@ def same_region(first: PersonRegion, second: PersonRegion) -> bool:
 
 @dataclass
 class CarriedRegion:
-    """A person's region between frames (in memory only)."""
+    """A person's region between frames (in memory only).
+
+    Attributes:
+        region: where the landmark model looks for the person next.
+        misses: frames in a row the model did not see the person.
+        pose: the person's last landmarks, None until the model has seen them in this region.
+        idle: frames since the model last ran on this region.
+        watch: re-analyse on every frame (a hand near the mouth, or not seen yet).
+    """
 
     region: PersonRegion
     misses: int = 0
+    pose: PersonPose | None = None
+    idle: int = 0
+    watch: bool = True
 
 
 class RegionTracker:
@@ -66,21 +77,56 @@ class RegionTracker:
         self._carried: list[CarriedRegion] = []
 
     def regions(self) -> list[PersonRegion]:
-        """The regions to analyse on this frame, oldest first."""
+        """Every carried region, oldest first."""
         return [c.region for c in self._carried]
+
+    def due(self, every_n_frames: int) -> list[int]:
+        """Indices of the regions to analyse on this frame.
+
+        A region is due when its person is watched (hand near the mouth, or not seen yet), or when the model
+        last ran on it ``every_n_frames`` frames ago. Between those frames a person whose hands are away from
+        the mouth keeps their last landmarks: the evidence gate would not let them through anyway.
+        """
+        if every_n_frames < 1:
+            raise ValueError(f"every_n_frames must be at least 1, got {every_n_frames}")
+        return [
+            index
+            for index, carried in enumerate(self._carried)
+            if carried.watch or carried.pose is None or carried.idle + 1 >= every_n_frames
+        ]
+
+    def held(self, analysed: Sequence[int]) -> list[PersonPose]:
+        """The last landmarks of the people not analysed on this frame."""
+        skip = set(analysed)
+        return [c.pose for i, c in enumerate(self._carried) if i not in skip and c.pose is not None]
+
+    def advance(self, analysed: Mapping[int, RegionPose | None], watch: Callable[[PersonPose], bool]) -> None:
+        """Advance the carried regions: those analysed on this frame with the model's answer, the others idle.
+
+        Args:
+            analysed: region index to the landmark model's answer (None: the person was not seen).
+            watch: whether a person, from their new landmarks, must be re-analysed on every frame.
+        """
+        kept: list[CarriedRegion] = []
+        for index, carried in enumerate(self._carried):
+            if index not in analysed:
+                kept.append(
+                    CarriedRegion(carried.region, carried.misses, carried.pose, carried.idle + 1, carried.watch)
+                )
+                continue
+            result = analysed[index]
+            if result is not None:
+                if not any(same_region(result.next_region, k.region) for k in kept):
+                    kept.append(CarriedRegion(result.next_region, 0, result.pose, 0, watch(result.pose)))
+            elif carried.misses < self._max_misses:
+                kept.append(CarriedRegion(carried.region, carried.misses + 1, None, 0, True))
+        self._carried = kept
 
     def update(self, results: Sequence[RegionPose | None]) -> None:
         """Advance every carried region with the landmark model's answer for it on this frame."""
         if len(results) != len(self._carried):
             raise ValueError(f"one result per carried region expected, got {len(results)} for {len(self._carried)}")
-        kept: list[CarriedRegion] = []
-        for carried, result in zip(self._carried, results, strict=True):
-            if result is not None:
-                if not any(same_region(result.next_region, k.region) for k in kept):
-                    kept.append(CarriedRegion(result.next_region))
-            elif carried.misses < self._max_misses:
-                kept.append(CarriedRegion(carried.region, carried.misses + 1))
-        self._carried = kept
+        self.advance(dict(enumerate(results)), lambda _pose: True)
 
     def add(self, region: PersonRegion) -> bool:
         """Start carrying a newly found person's region, unless it is someone already carried or full."""

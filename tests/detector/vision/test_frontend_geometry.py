@@ -211,3 +211,27 @@ def test_vision_frontend_motion_ignores_a_frame_that_changes_as_a_whole() -> Non
     bright[:, :] += 120
     bright[60:200, 100:140] = 5  # and a person-shaped dark figure
     assert proposer.propose(bright) == []
+
+
+@pytest.mark.parametrize(
+    ("every", "watch", "due_per_frame"),
+    [
+        (1, False, [[0], [0], [0], [0]]),  # every frame
+        (3, False, [[0], [], [], [0]]),  # hands away from the mouth: looked at again every third frame
+        (3, True, [[0], [0], [0], [0]]),  # a hand near the mouth: every frame
+    ],
+)
+def test_vision_frontend_tracker_refreshes_people_with_hands_away_less_often(
+    every: int, watch: bool, due_per_frame: list[list[int]]
+) -> None:
+    tracker = RegionTracker()
+    region = PersonRegion(100, 100, 80)
+    tracker.add(region)
+    seen = []
+    for frame in range(len(due_per_frame)):
+        due = tracker.due(every)
+        seen.append(due)
+        # A person not looked at on this frame keeps the landmarks of the last look.
+        assert len(tracker.held(due)) == (0 if due or frame == 0 else 1)
+        tracker.advance({index: _result(region) for index in due}, lambda _pose: watch)
+    assert seen == due_per_frame
