@@ -10,10 +10,11 @@ shared machine; wall time is reported too. Nothing is written anywhere.
 
 from __future__ import annotations
 
+import functools
 import math
 import resource
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -76,31 +77,37 @@ def _video_frames(video: Path, seconds: float, frame_width: int | None) -> Itera
             return
         if frame_width is not None and frame.shape[1] != frame_width:
             height = round(frame.shape[0] * frame_width / frame.shape[1])
-            frame = np.ascontiguousarray(cv2.resize(frame, (frame_width, height), interpolation=cv2.INTER_AREA))
+            # Area averaging to shrink; to enlarge it repeats pixels in blocks, which no camera delivers.
+            interpolation = cv2.INTER_AREA if frame_width < frame.shape[1] else cv2.INTER_LINEAR
+            frame = np.ascontiguousarray(cv2.resize(frame, (frame_width, height), interpolation=interpolation))
         yield timestamp_ms, frame
 
 
-def _bare_pose(frames: Sequence[tuple[int, ImageBGR]], pose: PoseSettings) -> tuple[float, float]:
+Frames = Callable[[], Iterable[tuple[int, ImageBGR]]]
+
+
+def _bare_pose(frames: Frames, pose: PoseSettings) -> tuple[float, float]:
     """CPU ms per frame and people per frame of one PoseLandmarker at analysis width, no tiles."""
     cpu = 0.0
-    people = 0
+    people = count = 0
     with PoseEstimator(pose.model_copy(update={"tile_grid": (1, 1)})) as estimator:
-        for timestamp_ms, frame in frames:
+        for timestamp_ms, frame in frames():
             start = time.process_time()
             people += len(estimator.estimate(frame, timestamp_ms))
             cpu += time.process_time() - start
-    return cpu * 1000 / max(1, len(frames)), people / max(1, len(frames))
+            count += 1
+    return cpu * 1000 / max(1, count), people / max(1, count)
 
 
 def _front_end(
-    frames: Sequence[tuple[int, ImageBGR]], pose: PoseSettings, settings: FrontEndSettings
+    frames: Frames, pose: PoseSettings, settings: FrontEndSettings
 ) -> tuple[float, dict[str, list[float]], float]:
     """CPU ms per frame, wall ms per stage (and total) per frame, people per frame."""
     stages: dict[str, list[float]] = {stage: [] for stage in (*FRONT_END_STAGES, "total")}
     cpu = 0.0
     people = 0
     with PersonFrontEnd(pose, settings) as front_end:
-        for timestamp_ms, frame in frames:
+        for timestamp_ms, frame in frames():
             start, cpu_start = time.perf_counter(), time.process_time()
             result = front_end.analyze(frame, timestamp_ms)
             cpu += time.process_time() - cpu_start
@@ -108,7 +115,8 @@ def _front_end(
             for stage in FRONT_END_STAGES:
                 stages[stage].append(result.stage_ms[stage])
             people += len(result.people)
-    return cpu * 1000 / max(1, len(frames)), stages, people / max(1, len(frames))
+    count = len(stages["total"])
+    return cpu * 1000 / max(1, count), stages, people / max(1, count)
 
 
 def run_frontend_bench(
@@ -124,16 +132,21 @@ def run_frontend_bench(
         ValueError: if the video yields no frames.
     """
     pose_settings = pose or PoseSettings()
-    frames = list(_video_frames(video, seconds, frame_width))
-    if not frames:
+    first = next(iter(_video_frames(video, seconds, frame_width)), None)
+    if first is None:
         raise ValueError(f"no frames read from {video}")
+
+    def frames() -> Iterator[tuple[int, ImageBGR]]:
+        # Decoded again for each pass: holding a long 1080p video in memory would swamp the memory figure.
+        return _video_frames(video, seconds, frame_width)
+
     cpu, stages, people = _front_end(frames, pose_settings, settings or FrontEndSettings())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     bare_cpu, bare_people = _bare_pose(frames, pose_settings)
     return FrontEndBench(
         video=str(video),
-        frame_size=(frames[0][1].shape[1], frames[0][1].shape[0]),
-        frames=len(frames),
+        frame_size=(first[1].shape[1], first[1].shape[0]),
+        frames=len(stages["total"]),
         stage_ms={stage: _times(values) for stage, values in stages.items()},
         cpu_ms_per_frame=round(cpu, 2),
         bare_pose_cpu_ms_per_frame=round(bare_cpu, 2),
@@ -179,8 +192,9 @@ def run_people_scaling(
     points = []
     for count in counts:
         scene = crowd_frames(person, count, frames)
-        cpu, stages, found = _front_end(scene, pose_settings, settings or FrontEndSettings())
-        bare_cpu, _ = _bare_pose(scene, pose_settings)
+        replay: Frames = functools.partial(list, scene)
+        cpu, stages, found = _front_end(replay, pose_settings, settings or FrontEndSettings())
+        bare_cpu, _ = _bare_pose(replay, pose_settings)
         points.append(
             ScalingPoint(
                 people=count,
