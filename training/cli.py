@@ -395,3 +395,33 @@ def frontend_bench(
     if not report:
         raise typer.BadParameter("give --video, --scaling or both")
     typer.echo(json.dumps(report, indent=2))
+
+
+@app.command("frontend-stills")
+def frontend_stills(
+    eval_data: Path = typer.Option(..., "--eval", help="The real eval folder (e.g. the shared eval/)."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+    front_end: str = typer.Option("live", help="'today', 'photo' or 'live' (the person seen untouched first)."),
+    model: Path | None = typer.Option(None, help="Model file (card next to it); default: the shipped model."),
+    seed: int = typer.Option(0, help="default-model's seed: the eval positives are built with seed + 1000."),
+) -> None:
+    """Carriers in place by stage, recall and real false alarms of a front end on the eval stills, as JSON.
+
+    The eval positives are built as ``default-model`` builds them, in the work folder (reused once built).
+    """
+    from detector.model import ModelLoadError, default_model_path, load_model
+    from training.frontend_stills import StillsFrontEnd, measure_stills
+    from training.pipeline import EVAL_SYNTH
+    from training.pipeline import _synth_once as synth_once
+
+    if front_end not in ("today", "photo", "live"):
+        raise typer.BadParameter(f"front end must be today, photo or live, got {front_end}")
+    try:
+        loaded = load_model(model or default_model_path())
+    except ModelLoadError as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    synth_eval = work / f"synth-eval-seed{seed}"
+    synth_once(eval_data, synth_eval, EVAL_SYNTH.model_copy(update={"seed": seed + 1000}), work / "cache")
+    report = measure_stills(eval_data, synth_eval, loaded, cast(StillsFrontEnd, front_end))
+    typer.echo(report.model_dump_json(indent=2))
