@@ -114,7 +114,7 @@ def _tiny_data(tmp_path: Path) -> tuple[Path, Path]:
     assert walking is not None
     video = tmp_path / "data" / "video" / "walk.avi"
     video.parent.mkdir(parents=True)
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (480, 270))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (480, 270))
     empty = np.full_like(walking, 128)
     for index in range(12):
         writer.write(walking if index < 6 else empty)

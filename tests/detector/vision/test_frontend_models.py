@@ -141,7 +141,7 @@ def test_vision_frontend_reset_forgets_carried_people() -> None:
 
 def test_vision_frontend_bench_times_stages_against_bare_pose(tmp_path: Path) -> None:
     video = tmp_path / "walk.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (480, 270))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (480, 270))
     frame = read_image(GROUP_FRAME)
     for index in range(6):
         writer.write(np.roll(frame, index * 3, axis=1))
