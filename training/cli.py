@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -362,3 +363,99 @@ def default_model_command(
         )
     )
     typer.echo(f"train {result.train_seconds:.0f} s, total {result.total_seconds:.0f} s; model {result.export.model}")
+
+
+@app.command("person-recall")
+def person_recall(
+    data: Path = typer.Option(..., help="Data folder the annotated video paths are relative to (the shared data)."),
+    front_end: str = typer.Option(
+        "frontend", help="'today' (the shipped pose stage) or 'frontend' (person front end)."
+    ),
+    mode: str = typer.Option("live", help="'still' (each frame alone) or 'live' (after 2 s of the video before it)."),
+    annotations: Path | None = typer.Option(None, help="Annotation file; default: the shipped one."),
+) -> None:
+    """Share of hand-annotated people found per height bin on frames scaled to 1080p, as JSON.
+
+    ``meets_target`` says whether the 100-250 px bin reaches 80 % found. Missing or bad input is refused with
+    REFUSED and exit code 1.
+    """
+    from pydantic import ValidationError
+
+    from training.person_finders import FrontEndName, Mode, make_finder
+    from training.person_recall import load_annotations, measure_person_recall
+
+    if front_end not in ("today", "frontend") or mode not in ("still", "live"):
+        raise typer.BadParameter(f"front end must be today or frontend and mode still or live, got {front_end}, {mode}")
+    try:
+        annotated = load_annotations(annotations)
+        report = measure_person_recall(
+            data,
+            lambda: make_finder(cast(FrontEndName, front_end), cast(Mode, mode)),
+            front_end,
+            mode=cast(Mode, mode),
+            annotations=annotated,
+        )
+    except (OSError, ValueError, ValidationError) as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(report.model_dump_json(indent=2))
+
+
+@app.command("frontend-bench")
+def frontend_bench(
+    video: Path | None = typer.Option(None, help="Video to run the person front end and bare pose on."),
+    seconds: float = typer.Option(20.0, help="Analyse at most this many seconds of the video."),
+    frame_width: int | None = typer.Option(None, help="Resize frames to this width first (1920 for 1080p)."),
+    scaling: bool = typer.Option(False, help="Also measure frames with 1, 2, 4 and 8 people."),
+    person: Path | None = typer.Option(None, help="Photo of one person for --scaling; default: the demo photo."),
+) -> None:
+    """The person front end's time per stage and CPU time per frame against bare pose in the same run, as JSON."""
+    import cv2
+    import numpy as np
+
+    from detector.frontend.bench import run_frontend_bench, run_people_scaling
+
+    report: dict[str, object] = {}
+    if video is not None:
+        report["video"] = run_frontend_bench(video, seconds, frame_width).model_dump()
+    if scaling:
+        photo = person or Path(__file__).resolve().parents[1] / "nitrosignal" / "assets" / "demo_person.jpg"
+        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+        if image is None:
+            typer.echo(f"REFUSED: cannot read {photo}", err=True)
+            raise typer.Exit(code=1)
+        people = np.ascontiguousarray(image, dtype=np.uint8)
+        report["people_scaling"] = [point.model_dump() for point in run_people_scaling(people)]
+    if not report:
+        raise typer.BadParameter("give --video, --scaling or both")
+    typer.echo(json.dumps(report, indent=2))
+
+
+@app.command("frontend-stills")
+def frontend_stills(
+    eval_data: Path = typer.Option(..., "--eval", help="The real eval folder (e.g. the shared eval/)."),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+    front_end: str = typer.Option("live", help="'today', 'photo' or 'live' (the person seen untouched first)."),
+    model: Path | None = typer.Option(None, help="Model file (card next to it); default: the shipped model."),
+    seed: int = typer.Option(0, help="default-model's seed: the eval positives are built with seed + 1000."),
+) -> None:
+    """Carriers in place by stage, recall and real false alarms of a front end on the eval stills, as JSON.
+
+    The eval positives are built as ``default-model`` builds them, in the work folder (reused once built).
+    """
+    from detector.model import ModelLoadError, default_model_path, load_model
+    from training.frontend_stills import StillsFrontEnd, measure_stills
+    from training.pipeline import EVAL_SYNTH
+    from training.pipeline import _synth_once as synth_once
+
+    if front_end not in ("today", "photo", "live"):
+        raise typer.BadParameter(f"front end must be today, photo or live, got {front_end}")
+    try:
+        loaded = load_model(model or default_model_path())
+    except ModelLoadError as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    synth_eval = work / f"synth-eval-seed{seed}"
+    synth_once(eval_data, synth_eval, EVAL_SYNTH.model_copy(update={"seed": seed + 1000}), work / "cache")
+    report = measure_stills(eval_data, synth_eval, loaded, cast(StillsFrontEnd, front_end))
+    typer.echo(report.model_dump_json(indent=2))
