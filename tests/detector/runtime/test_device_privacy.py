@@ -49,9 +49,6 @@ def _justified_writes(run: PrivacyRun) -> set[tuple[str, str]]:
         # Outbox.open creates the outbox's folder when it is missing (mkdir, exist_ok); here it exists, so
         # nothing is created, but the audit event is raised before the kernel says so.
         ("os.mkdir", str(run.outbox.parent)),
-        # /dev/null is a character device that stores nothing. subprocess opens it for the stderr of
-        # `ldconfig -p`, which cuda.pathfinder (imported by torch) runs to find libdl.
-        ("open", "/dev/null"),
     }
 
 
