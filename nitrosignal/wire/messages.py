@@ -45,7 +45,10 @@ def _require_uuid4(value: uuid.UUID) -> uuid.UUID:
 def _require_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a timezone offset (UTC recommended)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-01:00 lies beyond the last representable UTC time
+        raise ValueError(f"is out of range in UTC: {exc}") from exc
 
 
 def _require_whole_second(value: datetime) -> datetime:
@@ -66,8 +69,13 @@ AwareTime = Annotated[datetime, AfterValidator(_require_aware)]
 SecondTime = Annotated[datetime, AfterValidator(_require_aware), AfterValidator(_require_whole_second)]
 
 
+INT64_MAX: Final = 2**63 - 1
+"""Every integer on the wire fits a signed 64-bit column (``BIGINT``) on SQLite and PostgreSQL alike."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # NaN and infinities compare false with every bound and cannot be stored meaningfully: refused outright.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, allow_inf_nan=False)
 
 
 class ModelRef(_Strict):
@@ -125,7 +133,7 @@ class DeviceState(StrEnum):
 class _Envelope(_Strict):
     message_id: Uuid4 = Field(description="Random uuid4, unique per message.")
     camera_id: CameraId
-    seq: int = Field(ge=1, le=2**63 - 1, description="Per-camera counter, strictly increasing, survives restarts.")
+    seq: int = Field(ge=1, le=INT64_MAX, description="Per-camera counter, strictly increasing, survives restarts.")
     sent_at: AwareTime = Field(description="When the device created the message (UTC).")
 
 
@@ -159,10 +167,10 @@ class Heartbeat(_Envelope):
     )
     fps_in: float = Field(ge=0.0, le=1000.0)
     fps_processed: float = Field(ge=0.0, le=1000.0)
-    dropped_frames: int = Field(ge=0, description="Frames dropped by the bounded queue since start.")
-    outbox_depth: int = Field(ge=0, description="Alerts waiting on the device for an ack.")
+    dropped_frames: int = Field(ge=0, le=INT64_MAX, description="Frames dropped by the bounded queue since start.")
+    outbox_depth: int = Field(ge=0, le=INT64_MAX, description="Alerts waiting on the device for an ack.")
     model_version: MachineToken | None = Field(default=None, description="Loaded model version, if any.")
-    uptime_s: int = Field(ge=0)
+    uptime_s: int = Field(ge=0, le=INT64_MAX)
     config_hash: Sha256Hex = Field(description="sha256 of the effective camera configuration.")
 
     model_config = ConfigDict(populate_by_name=True)
@@ -184,7 +192,7 @@ class Ack(_Strict):
 
     schema_: Literal["nitrosignal.ack/1"] = Field(default=ACK_SCHEMA, alias="schema")
     camera_id: CameraId
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=INT64_MAX)
     result: AckResult
     reason: MachineToken | None = None
     gated: bool = Field(

@@ -142,7 +142,10 @@ class IngestServer:
                         try:
                             socket.send_multipart([*outbound.envelope, outbound.reply], zmq.NOBLOCK)
                         except zmq.Again:
-                            logger.warning("reply dropped: send queue to a device is full")
+                            self._handler.log.log(
+                                logging.WARNING, "reply_dropped", "reply dropped: send queue to a device is full"
+                            )
+            self._handler.log.roll()
             if time.monotonic() - last_refresh > refresh_s:
                 self._keys.reload()
                 self._metrics.registered_cameras.set(len(self._keys))
