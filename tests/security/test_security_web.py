@@ -38,7 +38,7 @@ PUBLIC = "public"
 def web_app(app_factory: Callable[..., FastAPI]) -> FastAPI:
     """The platform app (no ingest) with the security headers middleware added, as create_app will."""
     app = app_factory(with_ingest=False)
-    app.state.people_settings = PeopleSettings(login_max_failures_user=3, login_max_failures_client=6)
+    app.state.people_settings = PeopleSettings(login_free_failures=3, login_free_failures_client=6)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 
@@ -225,11 +225,11 @@ def _matches(pattern: str, path: str) -> bool:
 # -- password spraying: many usernames, one client ---------------------------------------------------------
 
 
-def test_password_spraying_across_usernames_locks_the_client(
+def test_password_spraying_across_usernames_delays_the_client(
     client_for: Callable[[str], TestClient], headers_for: Callable[..., dict[str, str]]
 ) -> None:
-    """Six wrong passwords for six different usernames (each below the per-user limit of 3) lock the client,
-    so even the right password of a real user from that client is refused until the lockout ends."""
+    """Six wrong passwords for six different usernames (each below the per-pair limit of 3) delay the client,
+    so even the right password of a real user from that client is refused until the delay has passed."""
     headers_for("real-officer", OF, with_password=True)
     client = client_for("https://testserver")
     statuses = [

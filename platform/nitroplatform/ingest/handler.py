@@ -164,7 +164,7 @@ class IngestHandler:
                     self.log.log(
                         logging.ERROR,
                         "batch_failed",
-                        "ingest batch of %d messages failed (database unavailable); not acked, devices will resend",
+                        "ingest batch of %d messages failed; nothing acked (database unavailable), devices will resend",
                         len(valid),
                         exc_info=True,
                     )

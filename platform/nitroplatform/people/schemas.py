@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nitroplatform.auth.deps import Role
 
@@ -84,7 +84,25 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     scope: Literal["full", "models:fetch"] = "full"
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=90, description="Days the token lives; 90 (the most) when neither this nor expires_in_s."
+    )
+    expires_in_s: int | None = Field(
+        default=None, ge=60, le=90 * 86400, description="Seconds the token lives, for a life shorter than a day."
+    )
+
+    @model_validator(mode="after")
+    def _one_lifetime(self) -> TokenIn:
+        if self.expires_in_days is not None and self.expires_in_s is not None:
+            raise ValueError("give expires_in_days or expires_in_s, not both")
+        return self
+
+    @property
+    def lifetime(self) -> timedelta:
+        """How long the token lives."""
+        if self.expires_in_s is not None:
+            return timedelta(seconds=self.expires_in_s)
+        return timedelta(days=self.expires_in_days if self.expires_in_days is not None else 90)
 
 
 class TokenOut(BaseModel):
