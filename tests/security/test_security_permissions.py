@@ -231,10 +231,12 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for route in app.routes:
         # FastAPI >= 0.120 keeps included routers as such; older versions list their routes directly.
-        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        contexts: list[Any] = (
+            route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        )
         for context in contexts:
             for method in sorted(set(getattr(context, "methods", None) or ()) - {"OPTIONS"}):
-                found.append((method, str(getattr(context, "path"))))
+                found.append((method, str(context.path)))
     return found
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from nitroplatform.auth.deps import Role
 
@@ -51,7 +51,7 @@ class UserIn(BaseModel):
     password: str | None = Field(
         default=None, min_length=12, max_length=1024, description="None makes a token-only service account."
     )
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
 
 
 class UserPatch(BaseModel):
@@ -61,7 +61,7 @@ class UserPatch(BaseModel):
 
     display_name: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, min_length=12, max_length=1024)
-    roles: list[Role] | None = Field(default=None, min_length=1)
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(Role))
     active: bool | None = None
 
 
@@ -165,7 +165,7 @@ class AreaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
-    camera_ids: list[str] = Field(min_length=1, max_length=1000)
+    camera_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=1000)
 
 
 class AreaOut(BaseModel):
@@ -183,8 +183,8 @@ class ShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weekdays: list[int] = Field(min_length=1, max_length=7, description="ISO weekdays, 1 = Monday.")
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
-    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
+    start: str = Field(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
+    end: str = Field(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
 
 
 class ShiftOut(BaseModel):

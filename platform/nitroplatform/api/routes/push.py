@@ -15,7 +15,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, select
 
 from nitroplatform.api.deps import SessionDep, SettingsDep
@@ -104,8 +104,10 @@ class CooldownPolicy(BaseModel):
 
     cooldown_global_s: int = Field(ge=0, le=24 * 3600, description="Minimum gap between any two new pages.")
     cooldown_camera_s: int = Field(ge=0, le=24 * 3600, description="Minimum gap between new pages per camera.")
-    camera_overrides: dict[str, int] = Field(
-        default_factory=dict, description="Camera id → its own cooldown, replacing cooldown_camera_s."
+    camera_overrides: dict[Annotated[str, StringConstraints(max_length=64)], int] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="Camera id → its own cooldown, replacing cooldown_camera_s.",
     )
 
 
