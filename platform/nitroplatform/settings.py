@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET),
-        description="Signing secret for sessions and CSRF tokens; at least 32 characters outside development.",
+        description="Signs the login form's CSRF tokens (auth/login_csrf.py); sessions are random ids kept in the "
+        "database and need no signature. At least 32 characters outside development.",
     )
     max_body_bytes: int = Field(
         default=1_000_000,
