@@ -228,6 +228,7 @@ def test_caddy_hides_metrics_and_does_not_buffer_or_log_officer_addresses(caddyf
     assert "flush_interval -1" in text
     assert "remote_ip delete" in text and "client_ip delete" in text
     assert "request_body @other_requests {\n\t\tmax_size 1MB" in text and "skip_install_trust" in text
+    assert "respond @declared_too_large 413" in text
 
 
 def test_the_platform_trusts_only_the_proxys_network(compose: dict[str, Any]) -> None:
