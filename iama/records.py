@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from iama.facts import canonical_sha256
 from iama.loader import load_questionnaire
-from iama.schema import Questionnaire
+from iama.schema import TEXT_MAX, Questionnaire
 from iama.storage.models import (
     Answer,
     ApprovedSnapshot,
@@ -36,10 +36,6 @@ from nitroplatform.audit import record as audit_record
 
 class NotFoundError(LookupError):
     """A deployment, record or comment that does not exist."""
-
-
-TEXT_MAX = 20_000
-"""Longest free text of a record: an answer, a purpose, a review note, advice or a reason (a long page of prose)."""
 
 
 class DeploymentIn(BaseModel):

@@ -30,7 +30,10 @@ SECRET = "s" * 40
 @pytest.fixture
 def app(app_factory: Callable[..., FastAPI], session_factory: sessionmaker[Session]) -> FastAPI:
     built = app_factory(with_ingest=False, secret_key=SECRET)
-    built.state.people_settings = PeopleSettings(login_free_failures=3, login_free_failures_client=10)
+    # A first delay of a minute: no delay runs out while the test looks at it, however slow the machine.
+    built.state.people_settings = PeopleSettings(
+        login_free_failures=3, login_free_failures_client=10, login_delay_base_s=60.0
+    )
     with session_factory() as db:
         create_user(db, username="fenna", password=PASSWORD, roles=[Role.coordinator], actor="test")
         db.commit()

@@ -28,7 +28,7 @@ import zmq
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.db.models import Alert as AlertRow
@@ -281,3 +281,37 @@ def test_nested_payload_is_answered_as_a_refusal(
         "reason": "too_nested",
         "gated": False,
     }
+
+
+def test_a_missing_table_stops_neither_the_ingest_nor_makes_devices_drop_alerts(
+    client_factory: Callable[..., TestClient],
+    camera_factory: Callable[..., Any],
+    wire: Any,
+    server_keys: Any,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """While the cameras table is renamed away, the registry reload fails and every batch fails: the ingest loop keeps
+    running on its cached keys (before, the failed reload ended it for good), and the good camera's alert is left
+    unacked, never refused, so its device keeps it and resends it once the table is back."""
+    client, ingest, keys = _platform(client_factory, camera_factory)
+    good = GoodCamera(wire, wire.connect(ingest.endpoint, server_keys[1].public, keys[GOOD]))
+    good.socket.send(good.send())
+    good.wait_ack()
+    with session_factory.begin() as db:
+        db.execute(text("ALTER TABLE cameras RENAME TO cameras_away"))
+    try:
+        time.sleep(1.5)  # several registry reloads (every 0.5 s in tests) fail meanwhile
+        payload = good.send()
+        good.socket.send(payload)
+        good.wait_ack(timeout_ms=2000)
+        unanswered = good.acks[-1]
+        assert unanswered == (good.seq, None), "an alert was answered while its table was gone"
+        assert ingest.running
+    finally:
+        with session_factory.begin() as db:
+            db.execute(text("ALTER TABLE cameras_away RENAME TO cameras"))
+    good.socket.send(payload)  # the device resends what was not acked
+    good.wait_ack()
+    assert good.acks[-1] == (good.seq, AckResult.STORED)
+    assert ingest.running and client.get("/readyz").status_code == 200
+    assert _stored_seqs(session_factory) == [1, 2]

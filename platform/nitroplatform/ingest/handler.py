@@ -6,9 +6,11 @@ transaction, and every reply (stored, duplicate or refused) is produced only aft
 so a ``stored`` ack always means the alert is durable.
 
 If the commit fails because the database is unreachable, nothing is acked and the devices resend from their
-outboxes; idempotency on ``(camera_id, seq)`` makes that exactly-once. If it fails for any other reason, one
-message must be at fault: the batch is retried one message per transaction, the messages that store are acked,
-and the one that still fails alone is refused (``unstorable``), so one message never fails another.
+outboxes; idempotency on ``(camera_id, seq)`` makes that exactly-once. If it fails for any other reason, the batch
+is retried one message per transaction: the messages that store are acked, so one message never fails another. A
+message that still fails alone is refused (``unstorable``) only when the database said its data cannot be stored (a
+data or integrity error); any other failure (a missing table, a bug) leaves it unacked, so a platform fault never
+makes devices drop valid alerts.
 
 Per-camera sequence state (highest alert seq, last heartbeat) is kept in memory for speed and loaded from
 the database for cameras not seen yet; it changes only after a successful commit.
@@ -60,6 +62,16 @@ _DATABASE_UNAVAILABLE = (
     sqlite3.InterfaceError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
+)
+# Errors that say this message's data cannot be stored: refused, so its device stops resending it.
+_DATA_REFUSED = (
+    sa_exc.DataError,
+    sa_exc.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    OverflowError,
 )
 
 
@@ -197,11 +209,23 @@ class IngestHandler:
                 self._state.clear()
                 replies.extend([None] * (len(valid) - len(replies)))  # not acked: devices resend
                 break
-            except Exception as exc:
+            except _DATA_REFUSED as exc:
                 self._state.clear()
                 self._metrics.storage_errors.inc()
                 detail = f"the database refused it: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
                 replies.append(self._refuse(item, Refusal("unstorable", detail)))
+            except Exception:
+                self._state.clear()
+                self._metrics.storage_errors.inc()
+                self.log.log(
+                    logging.ERROR,
+                    "message_failed",
+                    "storing seq %d of camera %s failed alone; not acked, the device will resend",
+                    item.seq,
+                    item.camera_id,
+                    exc_info=True,
+                )
+                replies.append(None)
         return replies
 
     def _transaction(self, valid: Sequence[Checked], now: datetime) -> list[Outbound]:

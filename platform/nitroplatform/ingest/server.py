@@ -158,8 +158,16 @@ class IngestServer:
                             )
             self._handler.log.roll()
             if time.monotonic() - last_refresh > refresh_s:
-                self._keys.reload()
-                self._metrics.registered_cameras.set(len(self._keys))
+                try:
+                    self._metrics.registered_cameras.set(self._keys.reload())
+                except Exception:
+                    # A database that is away for a moment must not end the ingest: the cached keys stay in force.
+                    self._handler.log.log(
+                        logging.ERROR,
+                        "registry_reload_failed",
+                        "camera registry reload failed; the cached keys stay in force",
+                        exc_info=True,
+                    )
                 last_refresh = time.monotonic()
 
     @staticmethod

@@ -28,7 +28,7 @@ from iama.exports.register import RegisterOptions
 from iama.facts import collect_facts
 from iama.gating import IamaGatePolicy
 from iama.loader import AnswerError, load_questionnaire
-from iama.records import TEXT_MAX
+from iama.schema import TEXT_MAX
 from iama.storage.models import Comment, Deployment
 from iama.worked_example import load_example
 from iama.workflow import WorkflowError, check_completeness
@@ -100,11 +100,14 @@ class AnswersIn(_In):
     @field_validator("answers")
     @classmethod
     def _bounded_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
-        # An answer is text, an option key, a list of option keys, a number, a yes/no or empty: each bounded.
+        # An answer is text, an option key, a list of option keys or of action points, a number, a yes/no or
+        # empty: each bounded here (action points by their own model in iama.schema, when the answer is checked).
         for question_id, value in answers.items():
             if isinstance(value, list):
-                if len(value) > 100 or any(not isinstance(item, str) or len(item) > 200 for item in value):
-                    raise ValueError(f"answer {question_id}: at most 100 option keys of at most 200 characters")
+                if len(value) > 100 or any(
+                    not (isinstance(item, dict) or (isinstance(item, str) and len(item) <= 200)) for item in value
+                ):
+                    raise ValueError(f"answer {question_id}: at most 100 option keys or action points")
             elif isinstance(value, str):
                 if len(value) > TEXT_MAX:
                     raise ValueError(f"answer {question_id}: at most {TEXT_MAX} characters, got {len(value)}")
