@@ -10,6 +10,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from iama.schema import (
+    TEXT_MAX,
     ActionPoint,
     ActionPointsQuestion,
     ChoiceQuestion,
@@ -57,6 +58,8 @@ def normalise_answer(question: Question, value: Any) -> Any:
     if isinstance(question, TextQuestion):
         if not isinstance(value, str):
             raise AnswerError(f"{question.id}: expected text, got {type(value).__name__}")
+        if len(value) > TEXT_MAX:
+            raise AnswerError(f"{question.id}: at most {TEXT_MAX} characters, got {len(value)}")
         return value.strip()
     if isinstance(question, ChoiceQuestion | RatingQuestion):
         keys = [option.key for option in question.options]

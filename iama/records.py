@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from iama.facts import canonical_sha256
 from iama.loader import load_questionnaire
-from iama.schema import Questionnaire
+from iama.schema import TEXT_MAX, Questionnaire
 from iama.storage.models import (
     Answer,
     ApprovedSnapshot,
@@ -45,11 +45,11 @@ class DeploymentIn(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    purpose: str = ""
-    legal_basis: str = ""
-    period_start: str = Field(default="", description="YYYY-MM-DD")
-    period_end: str = Field(default="", description="YYYY-MM-DD")
-    operator: str = ""
+    purpose: str = Field(default="", max_length=TEXT_MAX)
+    legal_basis: str = Field(default="", max_length=2000)
+    period_start: str = Field(default="", max_length=10, description="YYYY-MM-DD")
+    period_end: str = Field(default="", max_length=10, description="YYYY-MM-DD")
+    operator: str = Field(default="", max_length=200)
 
 
 class ReviewMark(BaseModel):
@@ -57,9 +57,9 @@ class ReviewMark(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question_id: str
+    question_id: str = Field(max_length=32)
     mark: Mark
-    note: str = ""
+    note: str = Field(default="", max_length=TEXT_MAX)
 
 
 def _now() -> datetime:

@@ -125,6 +125,10 @@ Question = Annotated[
 ]
 
 
+TEXT_MAX = 20_000
+"""Longest free text of a record: an answer, a purpose, a review note, advice or a reason (a long page of prose)."""
+
+
 class ActionPoint(_Strict):
     """One action point or residual risk in an ``action_points`` answer."""
 

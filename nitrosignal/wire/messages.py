@@ -47,7 +47,10 @@ def _require_uuid4(value: uuid.UUID) -> uuid.UUID:
 def _require_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a timezone offset (UTC recommended)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-01:00 lies beyond the last representable UTC time
+        raise ValueError(f"is out of range in UTC: {exc}") from exc
 
 
 def _require_whole_second(value: datetime) -> datetime:
@@ -68,7 +71,18 @@ AwareTime = Annotated[datetime, AfterValidator(_require_aware)]
 SecondTime = Annotated[datetime, AfterValidator(_require_aware), AfterValidator(_require_whole_second)]
 
 
-class ModelRef(StrictModel):
+INT64_MAX: Final = 2**63 - 1
+"""Every integer on the wire fits a signed 64-bit column (``BIGINT``) on SQLite and PostgreSQL alike."""
+
+
+class WireModel(StrictModel):
+    """Base of every wire message and its parts: strict, frozen, and no NaN or infinity."""
+
+    # NaN and infinities compare false with every bound and cannot be stored meaningfully: refused outright.
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class ModelRef(WireModel):
     """Which detection model produced a signal, so field precision can be tracked per version."""
 
     id: MachineToken = Field(description="Model family id, for example 'balloon-at-mouth'.")
@@ -120,10 +134,10 @@ class DeviceState(StrEnum):
     ERROR = "error"
 
 
-class _Envelope(StrictModel):
+class _Envelope(WireModel):
     message_id: Uuid4 = Field(description="Random uuid4, unique per message.")
     camera_id: CameraId
-    seq: int = Field(ge=1, le=2**63 - 1, description="Per-camera counter, strictly increasing, survives restarts.")
+    seq: int = Field(ge=1, le=INT64_MAX, description="Per-camera counter, strictly increasing, survives restarts.")
     sent_at: AwareTime = Field(description="When the device created the message (UTC).")
 
 
@@ -166,12 +180,13 @@ class Heartbeat(_Envelope):
     )
     dropped_frames: int = Field(
         ge=0,
+        le=INT64_MAX,
         description="Frames dropped by the bounded queue during the last heartbeat interval, rounded down to a "
         "power of ten (0, 1, 10, 100, ...).",
     )
-    outbox_depth: int = Field(ge=0, description="Alerts waiting on the device for an ack.")
+    outbox_depth: int = Field(ge=0, le=INT64_MAX, description="Alerts waiting on the device for an ack.")
     model_version: MachineToken | None = Field(default=None, description="Loaded model version, if any.")
-    uptime_s: int = Field(ge=0)
+    uptime_s: int = Field(ge=0, le=INT64_MAX)
     config_hash: Sha256Hex = Field(
         description="HMAC-SHA256 of the camera config as written, keyed with a key derived from the camera's "
         "secret key (nitrosignal.confighash): identifies the config without revealing it."
@@ -191,12 +206,12 @@ class AckResult(StrEnum):
     REFUSED = "refused"
 
 
-class Ack(StrictModel):
+class Ack(WireModel):
     """The platform's reply to one device message, sent only after the database commit."""
 
     schema_: Literal["nitrosignal.ack/1"] = Field(default=ACK_SCHEMA, alias="schema")
     camera_id: CameraId
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=INT64_MAX)
     result: AckResult
     reason: MachineToken | None = None
     gated: bool = Field(

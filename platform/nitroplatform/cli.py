@@ -88,7 +88,7 @@ def serve(
     import uvicorn
 
     from nitroplatform.api.app import create_app
-    from nitroplatform.launcher import prepare
+    from nitroplatform.launcher import prepare, uvicorn_options
 
     settings = _load_settings()
     overrides: dict[str, object] = {}
@@ -110,7 +110,7 @@ def serve(
         raise typer.Exit(code=2) from exc
     if settings.ingest_enabled:
         typer.echo(f"platform public key: {keypair.public.decode()} (ingest on {settings.ingest_bind})", err=True)
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="info")
+    uvicorn.run(create_app(settings), log_level="info", **uvicorn_options(settings))
 
 
 @camera_app.command("add")

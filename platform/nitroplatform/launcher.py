@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from types import TracebackType
+from typing import TypedDict
 
 import uvicorn
 
@@ -64,6 +65,24 @@ def prepare(settings: Settings) -> KeyPair:
     return ensure_server_keys(settings) if settings.ingest_enabled else KeyPair(public=b"", secret=b"")
 
 
+class UvicornOptions(TypedDict):
+    """The uvicorn options that come from the platform's settings."""
+
+    host: str
+    port: int
+    proxy_headers: bool
+    forwarded_allow_ips: list[str]
+
+
+def uvicorn_options(settings: Settings) -> UvicornOptions:
+    """Where uvicorn listens, and which proxies it believes about the client's address and scheme."""
+    proxies = [entry for entry in settings.trusted_proxies.split(",") if entry]
+    # uvicorn reads FORWARDED_ALLOW_IPS from the environment when forwarded_allow_ips is None: never left to that.
+    return UvicornOptions(
+        host=settings.http_host, port=settings.http_port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies
+    )
+
+
 def free_tcp_port() -> int:
     """A TCP port that was free a moment ago (for tests and the demo)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -104,9 +123,7 @@ class PlatformThread:
         self.settings = settings
         self.keypair = prepare(settings)
         self.app = create_app(settings, with_ingest=with_ingest)
-        config = uvicorn.Config(
-            self.app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", **uvicorn_options(settings))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="platform-http", daemon=True)
 

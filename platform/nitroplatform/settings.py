@@ -8,13 +8,14 @@ gating mode are refused.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -60,9 +61,23 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server listens on.")
     http_port: int = Field(default=8080, ge=0, le=65535, description="HTTP port (0 picks a free port).")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies in front of the HTTP port. "
+        "Only a request from one of them may name the real client (X-Forwarded-For) and the scheme "
+        "(X-Forwarded-Proto); login throttling keys on that client. Set it to the proxy's own address or network "
+        "(deploy/platform/compose.yaml sets the proxy container's network); never to a network clients are on.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET),
-        description="Signing secret for sessions and CSRF tokens; at least 32 characters outside development.",
+        description="Signs the login form's CSRF tokens (auth/login_csrf.py); sessions are random ids kept in the "
+        "database and need no signature. At least 32 characters outside development.",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=16_384,
+        description="Largest request body the API accepts (413 beyond it); a model upload may be as large as "
+        "NITROSIGNAL_PEOPLE_MODEL_MAX_BYTES.",
     )
     retention_days: int = Field(default=28, ge=1, le=3650, description="Days alerts and incidents are kept.")
     clock_skew_tolerance_s: float = Field(
@@ -84,6 +99,13 @@ class Settings(BaseSettings):
     ingest_batch_max: int = Field(
         default=512, ge=1, le=10000, description="Most messages the ingest drains into one database transaction."
     )
+    ingest_log_lines_per_reason: int = Field(
+        default=5,
+        ge=0,
+        description="Refusal log lines per refusal reason per ingest_log_interval_s; the rest are counted in "
+        "metrics and summed up in one summary line per interval.",
+    )
+    ingest_log_interval_s: float = Field(default=10.0, gt=0, description="Window of the refusal log sampling.")
     sweeper_interval_s: float = Field(default=5.0, gt=0, description="Seconds between auto-close sweeps.")
     live_buffer_size: int = Field(
         default=4096, ge=16, description="Live events kept for Last-Event-ID replay after a reconnect."
@@ -106,6 +128,17 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     log_json: bool = Field(default=False, description="Write structured JSON log lines instead of plain text.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network: {exc}") from exc
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -33,3 +33,6 @@ session_factory = _platform.session_factory
 server_keys = _platform.server_keys
 settings_factory = _platform.settings_factory
 app_factory = _platform.app_factory
+client_factory = _platform.client_factory
+camera_factory = _platform.camera_factory
+wire = _platform.wire

@@ -52,9 +52,7 @@ def test_openapi_spec_no_5xx_and_schema_conformance_for_every_role(
     # A real server on loopback: schemathesis' in-process ASGI transport runs the app's lifespan per request.
     platform = PlatformThread(settings_factory(), with_ingest=False)
     # Generous login limits: the fuzzer sends many bad logins, and a lockout would only hide other answers.
-    platform.app.state.people_settings = PeopleSettings(
-        login_max_failures_user=10_000, login_max_failures_client=10_000
-    )
+    platform.app.state.people_settings = PeopleSettings(login_free_failures=10_000, login_free_failures_client=10_000)
     headers_by_role = _tokens(session_factory)
     failures: list[str] = []
     with platform, requests.Session() as http:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from nitroplatform.api import routes as routes_package
+from nitroplatform.api.body_limit import MULTIPART_ALLOWANCE, BodySizeLimitMiddleware
 from nitroplatform.api.errors import install_error_handlers
 from nitroplatform.api.security_headers import SecurityHeadersMiddleware
 from nitroplatform.db.engine import is_postgres, make_engine
@@ -130,10 +131,22 @@ def create_app(settings: Settings, *, with_ingest: bool | None = None) -> FastAP
     app.state.incident_publisher = publisher
     app.state.runtime = Runtime()
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, large_body_cap=_model_upload_cap)
     app.add_middleware(SecurityHeadersMiddleware)
     for _name, router in discover_routers():
         app.include_router(router)
     return app
+
+
+def _model_upload_cap(scope: Any) -> int | None:
+    """The body cap of a model upload (the people settings' model size plus the multipart envelope), else None."""
+    if scope["method"] != "POST" or scope["path"] != "/api/v1/models":
+        return None
+    from nitroplatform.people.config import PeopleSettings, get_people_settings
+
+    configured = getattr(scope["app"].state, "people_settings", None)
+    policy = configured if isinstance(configured, PeopleSettings) else get_people_settings()
+    return policy.model_max_bytes + MULTIPART_ALLOWANCE
 
 
 def _start_runtime(

@@ -22,6 +22,7 @@ _STATUS_CODES = {
     404: "not_found",
     405: "not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "validation_error",
     429: "too_many_requests",
     503: "unavailable",

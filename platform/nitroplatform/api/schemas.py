@@ -86,7 +86,7 @@ class CameraIn(BaseModel):
     site: str = Field(default="", max_length=120)
     latitude: float | None = Field(default=None, ge=-90, le=90, description="Where the camera hangs.")
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    zones: list[ZoneName] = Field(default_factory=list)
+    zones: list[ZoneName] = Field(default_factory=list, max_length=100)
     deployment_id: str | None = Field(default=None, max_length=64)
 
 

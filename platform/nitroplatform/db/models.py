@@ -84,7 +84,7 @@ class Camera(Base):
     fps_in: Mapped[float | None] = mapped_column(Float)
     fps_processed: Mapped[float | None] = mapped_column(Float)
     dropped_frames: Mapped[int | None] = mapped_column(BigInteger)
-    outbox_depth: Mapped[int | None] = mapped_column(Integer)
+    outbox_depth: Mapped[int | None] = mapped_column(BigInteger)
     model_version: Mapped[str | None] = mapped_column(String(64))
     uptime_s: Mapped[int | None] = mapped_column(BigInteger)
     config_hash: Mapped[str | None] = mapped_column(String(64))

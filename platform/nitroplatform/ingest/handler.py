@@ -1,9 +1,16 @@
 """Validate, store and acknowledge one drained batch of device messages.
 
-One batch is one database transaction. Every reply (stored, duplicate or refused) is produced only after
-that transaction committed, so an ``stored`` ack always means the alert is durable. If the commit fails
-nothing is acked and the devices resend from their outboxes; idempotency on ``(camera_id, seq)`` makes that
-exactly-once.
+Every check that needs no database runs first, message by message (``ingest/precheck.py``): a message that
+fails there is refused on its own and never enters the transaction. The rest of the batch is one database
+transaction, and every reply (stored, duplicate or refused) is produced only after that transaction committed,
+so a ``stored`` ack always means the alert is durable.
+
+If the commit fails because the database is unreachable, nothing is acked and the devices resend from their
+outboxes; idempotency on ``(camera_id, seq)`` makes that exactly-once. If it fails for any other reason, the batch
+is retried one message per transaction: the messages that store are acked, so one message never fails another. A
+message that still fails alone is refused (``unstorable``) only when the database said its data cannot be stored (a
+data or integrity error); any other failure (a missing table, a bug) leaves it unacked, so a platform fault never
+makes devices drop valid alerts.
 
 Per-camera sequence state (highest alert seq, last heartbeat) is kept in memory for speed and loaded from
 the database for cameras not seen yet; it changes only after a successful commit.
@@ -12,6 +19,7 @@ the database for cameras not seen yet; it changes only after a successful commit
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -19,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,26 +41,38 @@ from nitroplatform.incidents.service import AlertFacts, apply_alerts
 from nitroplatform.ingest.auth import CameraKeyCache
 from nitroplatform.ingest.flood import FloodGuard
 from nitroplatform.ingest.metrics import PlatformMetrics
+from nitroplatform.ingest.precheck import UNKNOWN_CAMERA, Checked, Inbound, MessageCheck, Refusal
+from nitroplatform.ingest.refusal_log import SampledLog
 from nitroplatform.settings import Settings
-from nitrosignal.wire import AckResult, Alert, ContractError, Heartbeat, decode
+from nitrosignal.wire import AckResult, Alert, Heartbeat
 from nitrosignal.wire.messages import ACK_SCHEMA
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_CAMERA = "unknown"
+__all__ = ["UNKNOWN_CAMERA", "Inbound", "IngestHandler", "Outbound", "Refusal", "ack_bytes"]
 
-
-@dataclass(slots=True)
-class Inbound:
-    """One received message: its routing envelope, payload, and the CURVE key ZAP authenticated.
-
-    ``extra_frames`` counts payload frames beyond the one a contract message has (a multipart flood).
-    """
-
-    envelope: list[bytes]
-    payload: bytes
-    user_id: str | None
-    extra_frames: int = 0
+# Errors that say the database is not there, busy or not answering, as opposed to a message it cannot take. The
+# driver's own classes are listed too: the PostgreSQL COPY of the hot path raises them unwrapped.
+_DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+# Errors that say this message's data cannot be stored: refused, so its device stops resending it.
+_DATA_REFUSED = (
+    sa_exc.DataError,
+    sa_exc.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    OverflowError,
+)
 
 
 @dataclass(slots=True)
@@ -76,18 +98,10 @@ class _Batch:
     alert_ids: dict[tuple[str, int], str] = field(default_factory=dict)
     max_alert_seq: dict[str, int] = field(default_factory=dict)
     heartbeats: dict[str, tuple[Heartbeat, bool]] = field(default_factory=dict)
-    replies: list[tuple[list[bytes], bytes]] = field(default_factory=list)
+    # (envelope, kind, camera, seq, result, refusal or None, gated), turned into replies after the commit.
+    outcomes: list[tuple[list[bytes], str, str, int, AckResult, Refusal | None, bool]] = field(default_factory=list)
     # One gate decision per camera per batch: every message of a batch is judged at the same ``now``.
     gates: dict[str, GateDecision] = field(default_factory=dict)
-
-
-class Refusal(Exception):
-    """A message refused with a machine-readable reason."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 class IngestHandler:
@@ -110,8 +124,14 @@ class IngestHandler:
         self._gate = gate
         self._publisher = publisher
         self._metrics = metrics
-        self._flood = FloodGuard(rate_per_s=settings.flood_rate_per_s, burst=settings.flood_burst)
-        self._skew = timedelta(seconds=settings.clock_skew_tolerance_s)
+        self._check = MessageCheck(
+            flood=FloodGuard(rate_per_s=settings.flood_rate_per_s, burst=settings.flood_burst),
+            flood_rate_per_s=settings.flood_rate_per_s,
+            skew=timedelta(seconds=settings.clock_skew_tolerance_s),
+        )
+        self.log = SampledLog(
+            logger, per_reason=settings.ingest_log_lines_per_reason, interval_s=settings.ingest_log_interval_s
+        )
         self._state: dict[str, _SeqState] = {}
         self._writer: BulkWriter | None = None
         self._counters: dict[tuple[str, str], Any] = {}
@@ -124,42 +144,135 @@ class IngestHandler:
         counter.inc()
 
     def handle(self, messages: Sequence[Inbound]) -> list[Outbound]:
-        """Validate and store ``messages`` in one transaction; return the replies to send after it.
+        """Check ``messages``, store the valid ones in one transaction; return the replies to send after it.
 
-        Returns an empty list if the transaction failed (nothing is acked; devices resend).
+        Messages refused before the transaction are answered in any case. The others are answered only once
+        their transaction committed; none of them is answered while the database is unavailable (devices resend).
         """
         started = time.perf_counter()
         for camera_id in self._keys.take_changed():
             self.forget(camera_id)
         now = utcnow()
+        monotonic = time.monotonic()
+        # Registry look-ups once per message and batch (one lock), not once per use.
+        camera_ids = self._keys.cameras_for([message.user_id for message in messages])
+        checked = [
+            self._check.check(message, camera_id, now, monotonic)
+            for message, camera_id in zip(messages, camera_ids, strict=True)
+        ]
+        # Replies keep the order of the messages: a device may match them to its sends by position.
+        slots: list[Outbound | None] = [
+            None if item.refusal is None else self._refuse(item, item.refusal) for item in checked
+        ]
+        positions = [index for index, item in enumerate(checked) if item.refusal is None]
+        if positions:
+            valid = [checked[index] for index in positions]
+            try:
+                stored: list[Outbound | None] = list(self._transaction(valid, now))
+            except Exception as exc:
+                self._state.clear()  # re-read from the database: the failed batch changed nothing there
+                self._metrics.storage_errors.inc()
+                if isinstance(exc, _DATABASE_UNAVAILABLE):
+                    self.log.log(
+                        logging.ERROR,
+                        "batch_failed",
+                        "ingest batch of %d messages failed; nothing acked (database unavailable), devices will resend",
+                        len(valid),
+                        exc_info=True,
+                    )
+                    stored = [None] * len(valid)
+                else:
+                    stored = self._one_by_one(valid, now)
+            for index, reply in zip(positions, stored, strict=True):
+                slots[index] = reply
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(len(messages))
+        return [reply for reply in slots if reply is not None]
+
+    def _one_by_one(self, valid: Sequence[Checked], now: datetime) -> list[Outbound | None]:
+        """After a batch failed for a reason other than the database: one transaction per message.
+
+        Returns one entry per message: its reply, or None when the database became unavailable (not acked).
+        """
+        self.log.log(
+            logging.ERROR,
+            "batch_failed",
+            "ingest batch of %d messages failed; storing them one by one to find the message at fault",
+            len(valid),
+            exc_info=True,
+        )
+        replies: list[Outbound | None] = []
+        for item in valid:
+            try:
+                replies.extend(self._transaction([item], now))
+            except _DATABASE_UNAVAILABLE:
+                self._state.clear()
+                replies.extend([None] * (len(valid) - len(replies)))  # not acked: devices resend
+                break
+            except _DATA_REFUSED as exc:
+                self._state.clear()
+                self._metrics.storage_errors.inc()
+                detail = f"the database refused it: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+                replies.append(self._refuse(item, Refusal("unstorable", detail)))
+            except Exception:
+                self._state.clear()
+                self._metrics.storage_errors.inc()
+                self.log.log(
+                    logging.ERROR,
+                    "message_failed",
+                    "storing seq %d of camera %s failed alone; not acked, the device will resend",
+                    item.seq,
+                    item.camera_id,
+                    exc_info=True,
+                )
+                replies.append(None)
+        return replies
+
+    def _transaction(self, valid: Sequence[Checked], now: datetime) -> list[Outbound]:
         batch = _Batch()
-        try:
-            # Registry look-ups once per message and batch (one lock), not once per use.
-            camera_ids = self._keys.cameras_for([message.user_id for message in messages])
-            with self._factory() as session:
-                self._load_state(session, camera_ids)
-                for message, resolved in zip(messages, camera_ids, strict=True):
-                    self._accept(session, message, resolved, batch, now)
-                drafts, changes = self._store(session, batch, now)
-                session.commit()
-        except Exception:
-            self._metrics.storage_errors.inc()
-            self._state.clear()  # re-read from the database: the failed batch changed nothing there
-            logger.exception("ingest batch of %d messages failed; nothing acked, devices will resend", len(messages))
-            return []
+        with self._factory() as session:
+            self._load_state(session, [item.camera_id for item in valid])
+            for item in valid:
+                self._accept(session, item, batch, now)
+            drafts, changes = self._store(session, batch, now)
+            session.commit()
         self._commit_state(batch)
         failures = self._publisher.deliver(drafts, changes)
         if failures:
             self._metrics.listener_errors.inc(failures)
         for change in changes:
             self._metrics.incident_changes.labels(change.kind).inc()
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
-        self._metrics.batch_size.observe(len(messages))
-        return [Outbound(envelope=envelope, reply=ack) for envelope, ack in batch.replies]
+        replies = []
+        for envelope, kind, camera_id, seq, result, refusal, gated in batch.outcomes:
+            if refusal is not None:
+                self._log_refusal(kind, camera_id, seq, refusal, gated)
+            else:
+                self._count(kind, str(result))
+            reason = refusal.reason if refusal is not None else None
+            replies.append(Outbound(envelope, ack_bytes(camera_id, seq, result, reason=reason, gated=gated)))
+        return replies
 
-    def _load_state(self, session: Session, camera_ids: Sequence[str | None]) -> None:
-        missing: set[str | None] = set(camera_ids) - self._state.keys()
-        missing.discard(None)
+    def _refuse(self, item: Checked, refusal: Refusal) -> Outbound:
+        self._log_refusal(item.kind, item.camera_id, item.seq, refusal, gated=False)
+        reply = ack_bytes(item.camera_id, item.seq, AckResult.REFUSED, reason=refusal.reason)
+        return Outbound(item.inbound.envelope, reply)
+
+    def _log_refusal(self, kind: str, camera_id: str, seq: int, refusal: Refusal, gated: bool) -> None:
+        self.log.log(
+            logging.INFO if gated else logging.WARNING,
+            refusal.reason,
+            "refused %s from camera %s seq %d: %s (%s)",
+            kind,
+            camera_id,
+            seq,
+            refusal.reason,
+            refusal.detail,
+        )
+        self._metrics.refused.labels(refusal.reason).inc()
+        self._count(kind, "refused")
+
+    def _load_state(self, session: Session, camera_ids: Sequence[str]) -> None:
+        missing: set[str] = set(camera_ids) - self._state.keys()
         if not missing:
             return
         rows = session.execute(
@@ -170,46 +283,29 @@ class IngestHandler:
         for camera_id, alert_seq, heartbeat_seq, heartbeat_message_id in rows:
             self._state[camera_id] = _SeqState(alert_seq, heartbeat_seq, heartbeat_message_id)
 
-    def _accept(self, session: Session, message: Inbound, camera_id: str | None, batch: _Batch, now: datetime) -> None:
-        seq = 0
-        kind = "unknown"
+    def _accept(self, session: Session, item: Checked, batch: _Batch, now: datetime) -> None:
+        camera_id, decoded = item.camera_id, item.message
+        assert decoded is not None  # only checked messages come here
+        gated = False
         try:
-            if camera_id is None or camera_id not in self._state:
+            if camera_id not in self._state:
                 camera_id = UNKNOWN_CAMERA
-                raise Refusal("unknown_camera", f"key {str(message.user_id)[:8]}... is no longer registered")
-            if message.extra_frames:
-                raise Refusal("multipart", f"expected one payload frame, got {message.extra_frames + 1}")
-            try:
-                decoded = decode(message.payload)
-            except ContractError as exc:
-                raise Refusal(exc.reason, exc.detail) from exc
-            seq = decoded.seq
-            kind = "alert" if isinstance(decoded, Alert) else "heartbeat"
-            if decoded.camera_id != camera_id:
-                raise Refusal("camera_mismatch", f"key belongs to {camera_id!r}, message claims {decoded.camera_id!r}")
-            if decoded.sent_at > now + self._skew:
-                raise Refusal("clock_skew", f"sent_at {decoded.sent_at.isoformat()} is ahead of the platform clock")
-            if not self._flood.allow(camera_id, time.monotonic()):
-                raise Refusal("flood", f"more than {self._settings.flood_rate_per_s}/s sustained")
+                raise Refusal("unknown_camera", f"key {str(item.inbound.user_id)[:8]}... is no longer registered")
             decision = batch.gates.get(camera_id)
             if decision is None:
                 decision = batch.gates[camera_id] = self._gate.is_gated(session, camera_id, now)
+            gated = decision.gated
             if isinstance(decoded, Alert):
                 if decision.gated:
                     raise _GatedRefusal(decision.reason)
                 result = self._accept_alert(session, decoded, batch)
             else:
                 result = self._accept_heartbeat(decoded, batch, decision.gated)
-            ack = ack_bytes(camera_id, seq, result, gated=decision.gated)
-            self._count(kind, str(result))
+            batch.outcomes.append((item.inbound.envelope, item.kind, camera_id, item.seq, result, None, gated))
         except Refusal as refusal:
             gated = isinstance(refusal, _GatedRefusal)
-            log = logger.info if gated else logger.warning
-            log("refused %s from camera %s seq %d: %s (%s)", kind, camera_id, seq, refusal.reason, refusal.detail)
-            self._metrics.refused.labels(refusal.reason).inc()
-            self._count(kind, "refused")
-            ack = ack_bytes(camera_id or UNKNOWN_CAMERA, seq, AckResult.REFUSED, reason=refusal.reason, gated=gated)
-        batch.replies.append((message.envelope, ack))
+            outcome = (item.inbound.envelope, item.kind, camera_id, item.seq, AckResult.REFUSED, refusal, gated)
+            batch.outcomes.append(outcome)
 
     def _accept_alert(self, session: Session, alert: Alert, batch: _Batch) -> AckResult:
         camera_id, seq, message_id = alert.camera_id, alert.seq, str(alert.message_id)
@@ -283,6 +379,15 @@ class _GatedRefusal(Refusal):
         super().__init__("gated", why)
 
 
+def _whole_second(value: datetime) -> datetime:
+    """A device-derived time as stored: truncated to the whole second, as ``occurred_at`` already arrives.
+
+    Sub-second precision of a device's clock carries nothing the platform needs, and can tell apart events or
+    devices that should look alike (DESIGN.md §3).
+    """
+    return value.replace(microsecond=0) if value.microsecond else value
+
+
 def _facts(alert: Alert) -> AlertFacts:
     return AlertFacts(
         camera_id=alert.camera_id,
@@ -294,7 +399,7 @@ def _facts(alert: Alert) -> AlertFacts:
         model_id=alert.model.id,
         model_version=alert.model.version,
         model_sha256=alert.model.sha256,
-        expires_at=alert.expires_at,
+        expires_at=_whole_second(alert.expires_at),
     )
 
 
@@ -339,7 +444,7 @@ def _alert_row(writer: BulkWriter, alert: Alert, incident_id: uuid.UUID, receive
         alert.seq,
         str(alert.message_id),
         received,
-        writer.time(alert.sent_at),
+        writer.time(_whole_second(alert.sent_at)),
         writer.uuid(incident_id),
         writer.uuid(alert.incident_id),
         str(alert.phase),
@@ -350,7 +455,7 @@ def _alert_row(writer: BulkWriter, alert: Alert, incident_id: uuid.UUID, receive
         alert.model.id,
         alert.model.version,
         alert.model.sha256,
-        writer.time(alert.expires_at),
+        writer.time(_whole_second(alert.expires_at)),
     )
 
 

@@ -7,6 +7,8 @@ each message comes from the frame property ``User-Id`` (the Z85 public key), nev
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import threading
@@ -25,8 +27,15 @@ from nitrosignal.wire import MAX_MESSAGE_BYTES
 logger = logging.getLogger(__name__)
 
 POLL_MS = 100
-# Messages up to this size get a proper 'oversized' refusal; anything larger drops the connection.
-SOCKET_MAX_MESSAGE_BYTES = 16 * MAX_MESSAGE_BYTES
+# Frames up to this size get a proper 'oversized' refusal; a larger frame drops the connection. libzmq reads a whole
+# multipart message into memory before the platform sees it and caps each frame, not the number of frames: the
+# frame cap bounds what one frame of a message costs (a 3,000-frame message at the old 64 KiB cap took 187 MB).
+SOCKET_MAX_MESSAGE_BYTES = 2 * MAX_MESSAGE_BYTES
+# Whole messages queued per connection before libzmq stops reading from it (TCP pushes back; nothing is lost).
+# A device waits for its acks, so a handful is in flight; 1,000 leaves room for an outbox draining after an outage.
+SOCKET_RCVHWM = 1000
+# After a batch that held this many bytes, freed memory goes back to the system at once (see _return_freed_memory).
+LARGE_BATCH_BYTES = 1 << 20
 START_TIMEOUT_S = 10.0
 GC_YOUNG_THRESHOLD = 10_000
 
@@ -101,7 +110,7 @@ class IngestServer:
             socket.curve_server = True
             socket.linger = 0
             socket.setsockopt(zmq.MAXMSGSIZE, SOCKET_MAX_MESSAGE_BYTES)
-            socket.setsockopt(zmq.RCVHWM, 100_000)
+            socket.setsockopt(zmq.RCVHWM, SOCKET_RCVHWM)
             socket.setsockopt(zmq.SNDHWM, 100_000)
             socket.bind(self._settings.ingest_bind)
             self.endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
@@ -136,26 +145,42 @@ class IngestServer:
         last_refresh = time.monotonic()
         while not self._stop.is_set():
             if poller.poll(POLL_MS):
-                batch = self._drain(socket, batch_max)
+                batch, received_bytes = self._drain(socket, batch_max)
+                if received_bytes >= LARGE_BATCH_BYTES:
+                    _return_freed_memory()
                 if batch:
                     for outbound in self._handler.handle(batch):
                         try:
                             socket.send_multipart([*outbound.envelope, outbound.reply], zmq.NOBLOCK)
                         except zmq.Again:
-                            logger.warning("reply dropped: send queue to a device is full")
+                            self._handler.log.log(
+                                logging.WARNING, "reply_dropped", "reply dropped: send queue to a device is full"
+                            )
+            self._handler.log.roll()
             if time.monotonic() - last_refresh > refresh_s:
-                self._keys.reload()
-                self._metrics.registered_cameras.set(len(self._keys))
+                try:
+                    self._metrics.registered_cameras.set(self._keys.reload())
+                except Exception:
+                    # A database that is away for a moment must not end the ingest: the cached keys stay in force.
+                    self._handler.log.log(
+                        logging.ERROR,
+                        "registry_reload_failed",
+                        "camera registry reload failed; the cached keys stay in force",
+                        exc_info=True,
+                    )
                 last_refresh = time.monotonic()
 
     @staticmethod
-    def _drain(socket: zmq.Socket[bytes], batch_max: int) -> list[Inbound]:
+    def _drain(socket: zmq.Socket[bytes], batch_max: int) -> tuple[list[Inbound], int]:
+        """Up to ``batch_max`` messages, and how many bytes they held in all."""
         batch: list[Inbound] = []
+        received_bytes = 0
         while len(batch) < batch_max:
             try:
                 frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
+            received_bytes += sum(len(frame) for frame in frames)
             envelope, body = _split_envelope(frames)
             payload = body[-1]
             user_id = payload.get("User-Id")
@@ -167,7 +192,25 @@ class IngestServer:
                     extra_frames=len(body) - 1,
                 )
             )
-        return batch
+        return batch, received_bytes
+
+
+def _return_freed_memory() -> None:
+    """Hand memory freed after a large message back to the system (glibc ``malloc_trim``).
+
+    libzmq allocates each frame separately; once the platform dropped a large multipart message, glibc may keep the
+    freed frames in the ingest thread's heap, and the process's RSS stays high although nothing uses it. Where the
+    C library has no ``malloc_trim`` this does nothing.
+    """
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+except OSError:  # not glibc (or no libc to load): nothing to trim
+    _LIBC = None
 
 
 def _split_envelope(frames: list[zmq.Frame]) -> tuple[list[zmq.Frame], list[zmq.Frame]]:

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import typer
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from nitroplatform.api.errors import DomainError
 from nitroplatform.auth.deps import Role
 from nitroplatform.auth.passwords import WeakPasswordError
-from nitroplatform.auth.tokens import TOKEN_SCOPES, issue_token
+from nitroplatform.auth.tokens import MAX_TOKEN_LIFETIME, TOKEN_SCOPES, issue_token
 from nitroplatform.db.engine import make_engine
 from nitroplatform.db.session import make_sessionmaker
 from nitroplatform.settings import get_settings
@@ -125,21 +126,39 @@ def user_passwd(
     typer.echo(f"password of {username} changed; their sessions were ended")
 
 
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def _lifetime(text: str) -> timedelta:
+    """``90d``, ``12h``, ``30m`` or ``600s`` as a timedelta within a token's allowed life."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.isdigit():
+        raise typer.BadParameter(f"expected a number with d, h, m or s (e.g. 90d or 12h), got {text!r}")
+    lifetime = timedelta(seconds=int(number) * _UNITS[unit])
+    if not timedelta(0) < lifetime <= MAX_TOKEN_LIFETIME:
+        raise typer.BadParameter(f"a token lives at most {MAX_TOKEN_LIFETIME.days} days, asked {text}")
+    return lifetime
+
+
 @user_app.command("token")
 def user_token(
     username: str = typer.Argument(help="The user the token acts as."),
     name: str = typer.Option(..., help="What the token is for, e.g. 'camera-12 model fetch'."),
     scope: str = typer.Option("full", help=f"One of {', '.join(TOKEN_SCOPES)}; models:fetch is for devices."),
+    expires_in: str = typer.Option(
+        "90d", help="How long the token lives: a number with d, h, m or s (90d at most), e.g. 12h."
+    ),
 ) -> None:
-    """Create an API token and print it once (it is stored only as a hash)."""
+    """Create an API token and print it once (it is stored only as a hash). Every token expires."""
     if scope not in TOKEN_SCOPES:
         raise typer.BadParameter(f"scope must be one of {', '.join(TOKEN_SCOPES)}")
+    lifetime = _lifetime(expires_in)
     from nitroplatform.audit.chain import record
     from nitroplatform.people.service import get_user
 
     with _session() as db:
         user = get_user(db, username=username)
-        issued = issue_token(db, user_id=user.id, name=name, scope=scope)
+        issued = issue_token(db, user_id=user.id, name=name, scope=scope, lifetime=lifetime)
         record(
             db,
             actor=CLI_ACTOR,

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nitroplatform.push.endpoints import DEFAULT_PUSH_HOSTS
+
 
 class PeopleSettings(BaseSettings):
     """Everything the people side can be tuned with."""
@@ -27,10 +29,20 @@ class PeopleSettings(BaseSettings):
         description="Mark cookies Secure (HTTPS only). Default (unset): Secure in production and on every HTTPS "
         "request; plain-HTTP development (make demo on 127.0.0.1) gets cookies without the flag.",
     )
-    login_max_failures_user: int = Field(default=5, ge=1, description="Failures per username before lockout.")
-    login_max_failures_client: int = Field(default=20, ge=1, description="Failures per client address before lockout.")
-    login_window_s: int = Field(default=900, ge=1, description="Window in which failures are counted.")
-    lockout_s: int = Field(default=900, ge=1, description="How long a locked username or client stays locked.")
+    login_free_failures: int = Field(
+        default=3, ge=1, description="Failed logins of one username from one client address before delays begin."
+    )
+    login_free_failures_client: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins from one client address, over all usernames, before that address is delayed "
+        "(password spraying).",
+    )
+    login_delay_base_s: float = Field(
+        default=1.0, gt=0, description="First delay after the free failures; it doubles with each further failure."
+    )
+    login_delay_max_s: float = Field(default=900.0, gt=0, description="The longest delay between two login attempts.")
+    login_window_s: int = Field(default=3600, ge=1, description="How long a failed login is remembered.")
     push_ttl_live_s: int = Field(
         default=120, ge=0, description="Push TTL for a live incident: an undelivered page is useless after this."
     )
@@ -39,6 +51,16 @@ class PeopleSettings(BaseSettings):
     push_allow_insecure_endpoints: bool = Field(
         default=False,
         description="Accept http:// push endpoints (local test receivers only; real push services use https).",
+    )
+    push_allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PUSH_HOSTS),
+        description="Host names of the push services the platform may send to; '*.domain' allows its subdomains. "
+        "The default covers the major browsers: FCM (Chrome and most others), Mozilla autopush (Firefox), Apple web "
+        "push (Safari) and WNS (Edge on Windows).",
+    )
+    push_allow_private_addresses: bool = Field(
+        default=False,
+        description="Allow push endpoints on loopback and private addresses (local test receivers only).",
     )
     vapid_subject: str = Field(
         default="mailto:privacy@example.invalid", description="VAPID `sub` claim: a contact for push services."

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from nitroplatform.auth.deps import Role
 
@@ -51,7 +51,7 @@ class UserIn(BaseModel):
     password: str | None = Field(
         default=None, min_length=12, max_length=1024, description="None makes a token-only service account."
     )
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
 
 
 class UserPatch(BaseModel):
@@ -61,7 +61,7 @@ class UserPatch(BaseModel):
 
     display_name: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, min_length=12, max_length=1024)
-    roles: list[Role] | None = Field(default=None, min_length=1)
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(Role))
     active: bool | None = None
 
 
@@ -84,7 +84,25 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     scope: Literal["full", "models:fetch"] = "full"
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=90, description="Days the token lives; 90 (the most) when neither this nor expires_in_s."
+    )
+    expires_in_s: int | None = Field(
+        default=None, ge=60, le=90 * 86400, description="Seconds the token lives, for a life shorter than a day."
+    )
+
+    @model_validator(mode="after")
+    def _one_lifetime(self) -> TokenIn:
+        if self.expires_in_days is not None and self.expires_in_s is not None:
+            raise ValueError("give expires_in_days or expires_in_s, not both")
+        return self
+
+    @property
+    def lifetime(self) -> timedelta:
+        """How long the token lives."""
+        if self.expires_in_s is not None:
+            return timedelta(seconds=self.expires_in_s)
+        return timedelta(days=self.expires_in_days if self.expires_in_days is not None else 90)
 
 
 class TokenOut(BaseModel):
@@ -147,7 +165,7 @@ class AreaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
-    camera_ids: list[str] = Field(min_length=1, max_length=1000)
+    camera_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=1000)
 
 
 class AreaOut(BaseModel):
@@ -165,8 +183,8 @@ class ShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weekdays: list[int] = Field(min_length=1, max_length=7, description="ISO weekdays, 1 = Monday.")
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
-    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
+    start: str = Field(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
+    end: str = Field(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time.")
 
 
 class ShiftOut(BaseModel):

@@ -190,8 +190,7 @@ class Notifier:
                 subscription=subscription,
                 payload=payload,
                 vapid=self.vapid,
-                subject=self._policy.vapid_subject,
-                ttl_s=self._policy.push_ttl_live_s,
+                policy=self._policy,
             )
             for subscription in subscriptions
         ]

@@ -20,8 +20,12 @@ class RouteIn(BaseModel):
     camera_id: str | None = Field(default=None, max_length=64)
     zone: str | None = Field(default=None, max_length=64)
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7)
-    start: str | None = Field(default=None, pattern=HHMM, description="HH:MM local; omit start and end for all day.")
-    end: str | None = Field(default=None, pattern=HHMM, description="HH:MM local; before start runs over midnight.")
+    start: str | None = Field(
+        default=None, max_length=5, pattern=HHMM, description="HH:MM local; omit start and end for all day."
+    )
+    end: str | None = Field(
+        default=None, max_length=5, pattern=HHMM, description="HH:MM local; before start runs over midnight."
+    )
     priority: int = Field(default=100, ge=0, le=10000, description="Lower wins.")
 
     @model_validator(mode="after")

@@ -22,10 +22,12 @@ def people_settings() -> PeopleSettings:
     """Test tunables: local http push receivers allowed, no cooldowns unless a test sets them."""
     return PeopleSettings(
         push_allow_insecure_endpoints=True,
+        push_allowed_hosts=["127.0.0.1", "push.example.invalid"],
+        push_allow_private_addresses=True,
         push_cooldown_camera_s=0,
         push_cooldown_global_s=0,
-        login_max_failures_user=3,
-        login_max_failures_client=10,
+        login_free_failures=3,
+        login_free_failures_client=10,
     )
 
 

@@ -56,7 +56,8 @@ def test_login_me_logout(https_client: Callable[[], TestClient], make_user: Call
 def test_form_login(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:
     make_user("fenna", Role.coordinator, with_password=True)
     client = https_client()
-    response = client.post("/api/v1/auth/login", data={"username": "fenna", "password": PASSWORD})
+    token = client.get("/api/v1/auth/login-form-token").json()["csrf_token"]
+    response = client.post("/api/v1/auth/login", data={"username": "fenna", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 200
     assert response.json()["roles"] == ["coordinator"]
 
@@ -149,7 +150,7 @@ def test_device_token_only_fetches_models(
     assert client.get("/api/v1/models/assigned/cam-12", headers=device).status_code == 404
 
 
-def test_brute_force_lockout(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:
+def test_brute_force_is_delayed(https_client: Callable[[], TestClient], make_user: Callable[..., PeopleUser]) -> None:
     make_user("olga", Role.officer, with_password=True)
     client = https_client()
     for _ in range(3):
@@ -157,9 +158,9 @@ def test_brute_force_lockout(https_client: Callable[[], TestClient], make_user: 
             client.post("/api/v1/auth/login", json={"username": "olga", "password": "guess guess guess"}).status_code
             == 401
         )
-    locked = client.post("/api/v1/auth/login", json={"username": "olga", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) > 0
+    delayed = client.post("/api/v1/auth/login", json={"username": "olga", "password": PASSWORD})
+    assert delayed.status_code == 429
+    assert int(delayed.headers["Retry-After"]) > 0
 
 
 def test_cookie_secure_flag_follows_scheme_and_environment(

@@ -12,13 +12,16 @@ from nitroplatform.api.errors import error_response
 router = APIRouter(tags=["operations"])
 
 
+# HEAD as well as GET: load balancers and uptime monitors probe with HEAD, and a 405 reads as "down".
 @router.get("/healthz", summary="Liveness: the process answers")
+@router.head("/healthz", include_in_schema=False)
 def healthz() -> dict[str, str]:
-    """Always ok while the process serves HTTP."""
+    """Always ok while the process serves HTTP (GET and HEAD alike)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="Readiness: database reachable and ingest running (where enabled)")
+@router.head("/readyz", include_in_schema=False)
 def readyz(request: Request, session: SessionDep) -> JSONResponse:
     """200 when this worker can do its job, 503 with the reason otherwise."""
     try:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from iama.exports.register import RegisterOptions
 from iama.facts import collect_facts
 from iama.gating import IamaGatePolicy
 from iama.loader import AnswerError, load_questionnaire
+from iama.schema import TEXT_MAX
 from iama.storage.models import Comment, Deployment
 from iama.worked_example import load_example
 from iama.workflow import WorkflowError, check_completeness
@@ -41,6 +42,9 @@ router = APIRouter(tags=["iama"])
 
 REVIEWERS = (Role.privacy_officer, Role.admin)
 Editor = Annotated[AuthUser, Depends(require_roles(*REVIEWERS))]
+COMMENT_MAX = 5000
+"""Longest IAMA comment; answers, advice and reasons may be as long as ``iama.records.TEXT_MAX``."""
+
 Reader = Annotated[AuthUser, Depends(require_roles(Role.privacy_officer, Role.admin, Role.auditor, Role.coordinator))]
 WEB_FILES = {
     "index.html": "text/html; charset=utf-8",
@@ -89,37 +93,55 @@ class _In(BaseModel):
 
 
 class RecordIn(_In):
-    deployment_id: str
+    deployment_id: str = Field(max_length=64)
     questionnaire_id: Literal["iama-v1-2021", "iama-v2-2026"] = "iama-v2-2026"
     language: Literal["nl", "en"] = "nl"
 
 
 class AnswersIn(_In):
-    answers: dict[str, Any]
+    answers: dict[Annotated[str, StringConstraints(max_length=32)], Any] = Field(max_length=1000)
+
+    @field_validator("answers")
+    @classmethod
+    def _bounded_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        # An answer is text, an option key, a list of option keys or of action points, a number, a yes/no or
+        # empty: each bounded here (action points by their own model in iama.schema, when the answer is checked).
+        for question_id, value in answers.items():
+            if isinstance(value, list):
+                if len(value) > 100 or any(
+                    not (isinstance(item, dict) or (isinstance(item, str) and len(item) <= 200)) for item in value
+                ):
+                    raise ValueError(f"answer {question_id}: at most 100 option keys or action points")
+            elif isinstance(value, str):
+                if len(value) > TEXT_MAX:
+                    raise ValueError(f"answer {question_id}: at most {TEXT_MAX} characters, got {len(value)}")
+            elif value is not None and not isinstance(value, bool | int | float):
+                raise ValueError(f"answer {question_id}: text, option keys, a number, yes/no or empty")
+        return answers
 
 
 class CommentIn(_In):
-    body: str
-    question_id: str = ""
+    body: str = Field(max_length=COMMENT_MAX)
+    question_id: str = Field(default="", max_length=32)
 
 
 class ReviewIn(_In):
-    marks: list[service.ReviewMark] = []
+    marks: list[service.ReviewMark] = Field(default_factory=list, max_length=1000)
     finish: bool = False
 
 
 class AdviceIn(_In):
     opinion: Literal["positive", "conditional", "negative"]
-    advice: str
+    advice: str = Field(max_length=TEXT_MAX)
 
 
 class RiskIn(_In):
     accept: bool
-    reason: str = ""
+    reason: str = Field(default="", max_length=TEXT_MAX)
 
 
 class ReasonIn(_In):
-    reason: str = ""
+    reason: str = Field(default="", max_length=TEXT_MAX)
 
 
 class DeploymentOut(BaseModel):

@@ -32,8 +32,8 @@ def read_incidents(
     user: CurrentUser,
     session: SessionDep,
     state: Annotated[Literal["open", "closed", "all"], Query(description="open = not closed yet")] = "open",
-    camera_id: Annotated[str | None, Query(description="Only this camera.")] = None,
-    zone: Annotated[str | None, Query(description="Only this zone.")] = None,
+    camera_id: Annotated[str | None, Query(max_length=64, description="Only this camera.")] = None,
+    zone: Annotated[str | None, Query(max_length=48, description="Only this zone.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
     before: Annotated[datetime | None, Query(description="Only incidents opened before this time.")] = None,
 ) -> IncidentPage:

@@ -1,8 +1,10 @@
 """Web Push subscriptions of the signed-in user: /api/v1/push.
 
 The browser fetches the VAPID public key, subscribes with ``pushManager.subscribe`` and posts the
-subscription here. Endpoints must be https (unless ``push_allow_insecure_endpoints`` for local tests),
-so a user cannot make the platform POST to arbitrary internal http services.
+subscription here. An endpoint must be an https URL of a configured push service on a public address
+(``push/endpoints.py``), so a user cannot make the platform call hosts of their choosing, internal ones least of
+all. An endpoint registered to one user is never moved to another: reposting it is refused (409), and the web app
+then takes a fresh endpoint for its browser.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, select
 
 from nitroplatform.api.deps import SessionDep, SettingsDep
@@ -23,6 +25,7 @@ from nitroplatform.auth.sessions import digest
 from nitroplatform.people.api_deps import PeopleSettingsDep
 from nitroplatform.people.dispatch_models import CameraCooldown, PushPolicy, PushSubscription
 from nitroplatform.people.timeutil import utcnow
+from nitroplatform.push.endpoints import PushEndpointError, check_endpoint
 from nitroplatform.push.vapid import application_server_key, load_or_create_vapid
 
 router = APIRouter(prefix="/api/v1/push", tags=["push"])
@@ -101,8 +104,10 @@ class CooldownPolicy(BaseModel):
 
     cooldown_global_s: int = Field(ge=0, le=24 * 3600, description="Minimum gap between any two new pages.")
     cooldown_camera_s: int = Field(ge=0, le=24 * 3600, description="Minimum gap between new pages per camera.")
-    camera_overrides: dict[str, int] = Field(
-        default_factory=dict, description="Camera id → its own cooldown, replacing cooldown_camera_s."
+    camera_overrides: dict[Annotated[str, StringConstraints(max_length=64)], int] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="Camera id → its own cooldown, replacing cooldown_camera_s.",
     )
 
 
@@ -161,11 +166,16 @@ def list_subscriptions(user: CurrentUser, db: SessionDep) -> list[SubscriptionOu
 
 @router.post("/subscriptions", response_model=SubscriptionOut, status_code=status.HTTP_201_CREATED)
 def subscribe(body: SubscriptionIn, user: CurrentUser, db: SessionDep, policy: PeopleSettingsDep) -> SubscriptionOut:
-    """Store (or move to the caller) a browser's push subscription."""
-    parts = urlsplit(body.endpoint)
-    allowed = {"https", "http"} if policy.push_allow_insecure_endpoints else {"https"}
-    if parts.scheme not in allowed or not parts.netloc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="endpoint must be an https URL")
+    """Store a browser's push subscription for the caller, or renew the caller's own keys for it."""
+    try:
+        check_endpoint(
+            body.endpoint,
+            allowed_hosts=policy.push_allowed_hosts,
+            allow_insecure=policy.push_allow_insecure_endpoints,
+            allow_private=policy.push_allow_private_addresses,
+        )
+    except PushEndpointError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from error
     _check_key(body.keys.p256dh, 65, "p256dh")
     _check_key(body.keys.auth, 16, "auth")
     key = digest(body.endpoint)
@@ -175,9 +185,11 @@ def subscribe(body: SubscriptionIn, user: CurrentUser, db: SessionDep, policy: P
             user_id=user.id, endpoint=body.endpoint, endpoint_hash=key, p256dh=body.keys.p256dh, auth=body.keys.auth
         )
         db.add(row)
+    elif row.user_id != user.id:
+        # Moving it would take another user's pages (or, with new keys, silence them): never. The previous user
+        # signs out (which deletes it), or the browser takes a fresh endpoint.
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="this push endpoint is registered to another user")
     else:
-        # The same browser signed in as someone else: the subscription follows the current user.
-        row.user_id = user.id
         row.p256dh = body.keys.p256dh
         row.auth = body.keys.auth
         row.failures = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -17,7 +16,6 @@ from nitroplatform.people import service
 from nitroplatform.people.api_deps import domain_errors
 from nitroplatform.people.models import ApiToken, User
 from nitroplatform.people.schemas import TokenIn, TokenOut, UserIn, UserOut, UserPatch
-from nitroplatform.people.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -118,8 +116,7 @@ def create_token(username: str, body: TokenIn, admin: Admin, db: SessionDep) -> 
     """Create an API token for a user; the response holds the secret, which is not shown again."""
     with domain_errors():
         user = service.get_user(db, username=username)
-    expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    issued = issue_token(db, user_id=user.id, name=body.name, scope=body.scope, expires_at=expires_at)
+    issued = issue_token(db, user_id=user.id, name=body.name, scope=body.scope, lifetime=body.lifetime)
     record(
         db,
         actor=admin.username,

@@ -1,7 +1,7 @@
 // Service worker registration and Web Push subscription (VAPID). The service worker shows notifications;
 // this module only asks for permission and hands the subscription to the platform.
 
-import { api } from "./api.js";
+import { ApiError, api } from "./api.js";
 
 /** Register /sw.js with root scope. Returns the registration, or null where unsupported. */
 export async function registerServiceWorker() {
@@ -52,7 +52,18 @@ export async function subscribePush() {
 const REGISTERED_KEY = "nitrosignal.pushRegistered";
 
 async function registerWithPlatform(subscription) {
-  await api("/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+  try {
+    await api("/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+  } catch (error) {
+    // 409: the endpoint is still registered to the previous user of this phone, who did not sign out. The
+    // platform never hands one user's subscription to another, so this browser takes a fresh endpoint.
+    if (!(error instanceof ApiError) || error.status !== 409) throw error;
+    const key = subscription.options && subscription.options.applicationServerKey;
+    await subscription.unsubscribe();
+    const registration = await navigator.serviceWorker.ready;
+    subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    await api("/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+  }
   localStorage.setItem(REGISTERED_KEY, subscription.endpoint);
 }
 
