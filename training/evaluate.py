@@ -27,9 +27,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from detector.media import is_clip  # noqa: E402
 from detector.model import LoadedModel, load_model  # noqa: E402
 from detector.score import score_paths  # noqa: E402
 from detector.settings import AnalysisSettings  # noqa: E402
+from training.clip_eval import ClipEvalSettings, evaluate_clips, has_events  # noqa: E402
+from training.clip_report import clip_markdown, clip_plots  # noqa: E402
 from training.crops import BYSTANDER, CropSet, cut_crops  # noqa: E402
 from training.dataset import (  # noqa: E402
     LABELS_FILE,
@@ -331,47 +334,85 @@ def _html(markdown: str, plots: list[str]) -> str:
 
 
 def run_evaluation(
-    data: list[Path], model_path: Path, out: Path, cache_dir: Path | None, target_precision: float = 0.95
+    data: list[Path],
+    model_path: Path,
+    out: Path,
+    cache_dir: Path | None,
+    target_precision: float = 0.95,
+    clip_settings: ClipEvalSettings | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Evaluate a model (with its card next to it) on labelled folders and write the report.
 
+    Photos, and the clips of a folder without ``events.csv``, are scored one by one (image figures). The clips
+    of a folder with ``events.csv`` are replayed through the live detector path (event figures,
+    :mod:`training.clip_eval`); those figures sit under ``clip_events``.
+
     Args:
-        data: Dataset folders (``labels.csv``; synthetic ones also ``synth.jsonl``).
+        data: Dataset folders (``labels.csv``; synthetic ones also ``synth.jsonl``; clip sets ``events.csv``).
         model_path: TorchScript model with ``<model>.card.json`` beside it.
         out: Report folder (created).
         cache_dir: Pose/crop cache (outside the repository), or None.
         target_precision: Precision for which the report gives the threshold.
+        clip_settings: How clips with events are replayed; None for the camera defaults.
+        workers: Processes replaying clips with events.
 
     Returns:
         The metrics, also written to ``out/metrics.json``.
     """
     model = load_model(model_path)
     datasets = [load_for_eval(root) for root in data]
-    settings = AnalysisSettings()
-    scores = score_images(datasets, model, settings)
+    event_sets = [d for d in datasets if has_events(d)]
+    photo_sets = [
+        d.model_copy(update={"rows": tuple(r for r in d.rows if not (has_events(d) and is_clip(r.path)))})
+        for d in datasets
+    ]
+    photo_sets = [d for d in photo_sets if d.rows]
+    threshold = model.card.threshold
+    metrics: dict[str, Any] = {"threshold": threshold}
+    out.mkdir(parents=True, exist_ok=True)
+    plots: list[str] = []
+    if photo_sets:
+        scores = score_images(photo_sets, model, AnalysisSettings())
+        metrics.update(_photo_metrics(photo_sets, scores, model, cache_dir, target_precision))
+        plots += _plots(scores, threshold, out)
+        _write_scores(out, scores)
+    if event_sets:
+        summary = evaluate_clips(event_sets, model_path, clip_settings or ClipEvalSettings(), workers)
+        metrics["clip_events"] = summary
+        plots += clip_plots(summary, threshold, out)
+        log.info(
+            "clips: event recall %.3f, median time to alert %.2f s, %d false alerts in %.1f camera-minutes",
+            summary["event_recall"],
+            summary["time_to_alert_median_s"],
+            summary["false_alerts"],
+            summary["negative_camera_minutes"],
+        )
+    metrics["model"] = {"id": model.card.id, "version": model.card.version, "sha256": model.card.sha256}
+    markdown = _markdown(metrics, model, plots) if photo_sets else _clip_only_header(model)
+    if event_sets:
+        markdown += "\n".join(clip_markdown(metrics["clip_events"], threshold)) + "\n"
+    (out / "report.md").write_text(markdown)
+    (out / "report.html").write_text(_html(markdown, plots))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
+    return metrics
+
+
+def _clip_only_header(model: LoadedModel) -> str:
+    return f"# Evaluation of {model.card.id} {model.card.version}\n"
+
+
+def _photo_metrics(
+    datasets: list[Dataset], scores: ImageScores, model: LoadedModel, cache_dir: Path | None, target_precision: float
+) -> dict[str, Any]:
     threshold = model.card.threshold
     metrics = compute_metrics(scores, threshold, target_precision)
     crop_sets = [cut_crops(d, model.card.input, cache_dir) for d in datasets]
     metrics["size_bins"] = size_bins(crop_sets, model, threshold)
     metrics["positives_lost_by_pose"] = int(sum(int(c.missed_positive.sum()) for c in crop_sets))
-    missed = _explain_misses(datasets, scores, threshold, settings, cache_dir)
+    missed = _explain_misses(datasets, scores, threshold, AnalysisSettings(), cache_dir)
     metrics["missed_positives_by_reason"] = count_reasons(missed)
     metrics["missed_positives"] = [m.model_dump() for m in missed]
-    metrics["model"] = {"id": model.card.id, "version": model.card.version, "sha256": model.card.sha256}
-    out.mkdir(parents=True, exist_ok=True)
-    plots = _plots(scores, threshold, out)
-    markdown = _markdown(metrics, model, plots)
-    (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(markdown, plots))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
-    (out / "scores.jsonl").write_text(
-        "".join(
-            json.dumps({"path": p, "label": int(lab), "category": c, "score": float(sc), "people": int(n)}) + "\n"
-            for p, lab, c, sc, n in zip(
-                scores.paths, scores.labels, scores.categories, scores.scores, scores.people, strict=True
-            )
-        )
-    )
     log.info(
         "recall %.3f, real FPR %.4f, AP %.3f at threshold %.3f",
         metrics["recall"],
@@ -380,3 +421,14 @@ def run_evaluation(
         threshold,
     )
     return metrics
+
+
+def _write_scores(out: Path, scores: ImageScores) -> None:
+    (out / "scores.jsonl").write_text(
+        "".join(
+            json.dumps({"path": p, "label": int(lab), "category": c, "score": float(sc), "people": int(n)}) + "\n"
+            for p, lab, c, sc, n in zip(
+                scores.paths, scores.labels, scores.categories, scores.scores, scores.people, strict=True
+            )
+        )
+    )
