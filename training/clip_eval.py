@@ -122,19 +122,21 @@ def _alerts(key: str, row: LabelRow, group: str, events: tuple[ClipEvent, ...], 
 
 
 def evaluate_clips(
-    datasets: list[Dataset], model_path: Path, settings: ClipEvalSettings, workers: int = 1
+    datasets: list[Dataset], model_path: Path, threshold: float, settings: ClipEvalSettings, workers: int = 1
 ) -> dict[str, Any]:
     """Replay every clip of datasets with ``events.csv`` and compute the event figures.
 
     Args:
         datasets: Datasets with an ``events.csv`` (their photos, if any, are left to the image evaluation).
         model_path: The model (its card beside it), loaded in each worker through ``detector.model``.
+        threshold: The alert threshold the confirmer uses (the card's), for the per-event diagnostics.
         settings: The camera's analysis settings, analysis rate and motion gate, and the grace.
         workers: Processes replaying clips.
 
     Returns:
         The figures of :func:`training.event_metrics.summarise`, plus ``refused`` (path and reason per refused
-        clip), ``settings`` and ``traces`` (score over time of each clip with events, for plots).
+        clip), ``settings``, ``traces`` (score over time of each clip with events, for plots) and, per positive
+        event, the highest score and the number of frames at or above the threshold within its window.
 
     Raises:
         DatasetError: on a malformed ``events.csv``, or one naming a clip that ``labels.csv`` does not list.
@@ -181,4 +183,9 @@ def evaluate_clips(
     summary["settings"] = settings.model_dump(mode="json")
     summary["traces"] = traces
     summary["alerts_by_clip"] = {clip.path: list(clip.new_alerts) for clip in clips if clip.events}
+    for event in summary["events_detail"]:
+        # What the classifier saw during the event: tells a low score from a score the confirmer did not confirm.
+        scores = [s for t, s in traces[event["path"]] if event["start_s"] <= t <= event["end_s"] + settings.grace_s]
+        event["max_score"] = round(max(scores, default=0.0), 4)
+        event["frames_at_threshold"] = sum(1 for s in scores if s >= threshold)
     return summary

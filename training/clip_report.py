@@ -115,9 +115,16 @@ def clip_markdown(summary: dict[str, Any], threshold: float) -> list[str]:
     missed = [e for e in summary["events_detail"] if e["status"] == "missed"]
     lines += ["", f"### Missed events ({len(missed)})", ""]
     if missed:
-        lines += ["| clip | event (s) | person height (px) |", "| --- | --- | --- |"]
         lines += [
-            f"| {e['path']} | {e['start_s']:.1f}-{e['end_s']:.1f} | {_number(e['person_height_px'], 0)} |"
+            "Highest score of anyone during the event and its grace, and the frames at or above the threshold: a "
+            "low score is the front end's or the classifier's miss, a high one that the confirmer did not confirm.",
+            "",
+            "| clip | event (s) | person height (px) | highest score | frames at threshold |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {e['path']} | {e['start_s']:.1f}-{e['end_s']:.1f} | {_number(e['person_height_px'], 0)} | "
+            f"{e['max_score']:.3f} | {e['frames_at_threshold']} |"
             for e in missed
         ]
     false = summary["false_alerts_detail"]

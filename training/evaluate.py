@@ -378,7 +378,7 @@ def run_evaluation(
         plots += _plots(scores, threshold, out)
         _write_scores(out, scores)
     if event_sets:
-        summary = evaluate_clips(event_sets, model_path, clip_settings or ClipEvalSettings(), workers)
+        summary = evaluate_clips(event_sets, model_path, threshold, clip_settings or ClipEvalSettings(), workers)
         metrics["clip_events"] = summary
         plots += clip_plots(summary, threshold, out)
         log.info(
