@@ -2,8 +2,10 @@
 
 Per image, the score is the detector's own rule, computed by ``detector.score.score_paths`` (the live
 analysis code: pose, hand-at-mouth gate, crop, classifier): the highest balloon-at-mouth probability among
-the people found. A clip counts as one item, scored by the same function frame by frame with the live
-settings: the highest probability in any frame. From those scores: average precision, PR and ROC curves,
+the people found. A clip of a folder without ``events.csv`` counts as one item, scored by the same function
+frame by frame with the live settings: the highest probability in any frame. The clips of a folder with
+``events.csv`` are replayed through the live detector path instead, for event figures
+(:mod:`training.clip_eval`, :mod:`training.clip_report`). From those scores: average precision, PR and ROC curves,
 the threshold for a target precision, recall and the false-positive rate at the card's operating
 threshold, the FPR per category (each look-alike on its own) and a reliability plot. Per person-size bin
 the classifier is also scored on every person's crop (cut by the detector's crop code), so small-person
@@ -13,7 +15,6 @@ weaknesses show. Each missed synthetic positive is put down to the stage that lo
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from training.metrics import (  # noqa: E402
     threshold_for_precision,
 )
 from training.misses import MissedPositive, count_reasons, explain_misses  # noqa: E402
+from training.report_html import markdown_to_html  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -303,36 +305,6 @@ def _markdown(metrics: dict[str, Any], model: LoadedModel, plots: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def _html(markdown: str, plots: list[str]) -> str:
-    """The Markdown report as a self-contained HTML page (headings, paragraphs, tables, images)."""
-    out: list[str] = []
-    in_table = False
-    for line in markdown.splitlines():
-        is_row = line.startswith("|")
-        if is_row and not in_table:
-            out.append("<table border='1' cellspacing='0' cellpadding='3'>")
-        if not is_row and in_table:
-            out.append("</table>")
-        in_table = is_row
-        if line.startswith("| ---"):
-            continue
-        if is_row:
-            out.append(
-                "<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in line.strip("|").split("|")) + "</tr>"
-            )
-        elif line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            out.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line and not line.startswith("!["):
-            out.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        out.append("</table>")
-    images = "".join(f"<img src='{name}' alt='{name}'>" for name in plots)
-    head = "<!doctype html><html><head><meta charset='utf-8'><title>evaluation</title></head><body>"
-    return head + "\n".join(out) + images + "</body></html>\n"
-
-
 def run_evaluation(
     data: list[Path],
     model_path: Path,
@@ -393,7 +365,7 @@ def run_evaluation(
     if event_sets:
         markdown += "\n".join(clip_markdown(metrics["clip_events"], threshold)) + "\n"
     (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(markdown, plots))
+    (out / "report.html").write_text(markdown_to_html(markdown, plots))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
     return metrics
 

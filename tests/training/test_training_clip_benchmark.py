@@ -27,8 +27,9 @@ from training_support import (  # type: ignore[import-not-found, unused-ignore]
 from typer.testing import CliRunner
 
 from detector.model import default_model_path
+from training.check import check_dataset
 from training.cli import app
-from training.dataset import LabelRow, read_labels, write_labels
+from training.dataset import DatasetError, LabelRow, read_labels, write_labels
 from training.events import ClipEvent, read_events, write_events
 from training.frontend import read_image
 from training.pipeline import headline
@@ -136,6 +137,18 @@ def test_synth_clips_command_refuses_footage_without_provenance(inputs: dict[str
     assert result.exit_code == 1
     assert "REFUSED: clip room/broken.mp4 has no provenance" in result.output
     assert not (inputs["root"] / "refused" / "labels.csv").exists()
+
+
+def test_check_counts_the_events_and_refuses_one_past_its_clip(clips: tuple[Path, list[Any]], tmp_path: Path) -> None:
+    out, _ = clips
+    report = check_dataset(out)
+    assert report.events == {"positive/balloon_at_mouth": 1}
+    assert "events (events.csv):" in report.lines()
+    bad = shutil.copytree(out, tmp_path / "bad")
+    (event,) = read_events(bad / "events.csv")
+    write_events(bad / "events.csv", [event.model_copy(update={"end_s": 999.0})])
+    with pytest.raises(DatasetError, match=r"balloon_at_mouth/.*\.avi: event .* ends after the clip"):
+        check_dataset(bad)
 
 
 def _with_bad_clips(source: Path, target: Path) -> Path:

@@ -31,9 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
-from detector.evidence.geometry import body_scale_px, mouth_point
 from detector.media import CLIP_SUFFIXES
-from detector.pose import estimator as lm
 from detector.pose.estimator import ImageBGR
 from detector.settings import PoseSettings
 from training.dataset import DatasetError, LabelRow, SourceProvenance, read_provenance
@@ -54,9 +52,8 @@ from training.synth.clip_scenes import (
 )
 from training.synth.clip_writer import ClipMeta, ClipWriter, write_clip
 from training.synth.composite import Cutout, sprite_cutout
+from training.synth.host_look import camera_look, own_hands, skin_colour
 from training.synth.hosts import ClipPoses, Host, clip_poses, find_hosts, iter_frames, read_frames
-from training.synth.placement import HAND_LANDMARKS, Hand, hand_patch
-from training.synth.realism import CameraLook, measure_look
 from training.synth.rendered import render_fist
 from training.synth.scenes import RENDERED_SOURCE
 from training.synth.timeline import bounce, plan_events
@@ -142,26 +139,6 @@ def _all_poses(
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_poses_job, *a) for a in args]
         return [f.result() for f in tqdm(futures, desc="pose on clean clips", unit="clip")]
-
-
-def _own_hands(host: Host, frames: list[ImageBGR]) -> dict[str, tuple[Cutout, float]]:
-    """Each side's hand cut from the host's clean frame where it is most visible: (cutout, width in scales)."""
-    hands: dict[str, tuple[Cutout, float]] = {}
-    for side, indices in HAND_LANDMARKS.items():
-        visibility = host.landmarks[:, list(indices), 2].mean(axis=1)
-        best = int(np.argmax(visibility))
-        if visibility[best] < 0.5:
-            continue
-        pose = host.pose(host.first + best)
-        points = tuple((float(pose.point(i)[0]), float(pose.point(i)[1])) for i in indices)
-        centre = (float(np.mean([p[0] for p in points])), float(np.mean([p[1] for p in points])))
-        hand = Hand(centre=centre, wrist=points[0], points=points, visibility=float(visibility[best]))
-        scale = body_scale_px(pose)
-        patch = hand_patch(frames[best], hand, scale)
-        if patch is not None:
-            cutout = Cutout(bgra=patch, anchor=(patch.shape[1] / 2.0, patch.shape[0] / 2.0), source="")
-            hands[side] = (cutout, patch.shape[1] / scale)
-    return hands
 
 
 def _events(props: Props, length_s: float, height_px: float) -> list[ClipEvent]:
@@ -336,9 +313,9 @@ def _compose_host(
     """Write every clip built on one host: balloon use and each look-alike."""
     host = job.host
     clean = read_frames(job.clip, host.first, host.last)
-    look = _measure(host, clean, np.random.default_rng(job.seed))
-    own = _own_hands(host, clean)
-    skin = _skin_colour(host, clean)
+    look = camera_look(host, clean, np.random.default_rng(job.seed))
+    own = own_hands(host, clean)
+    skin = skin_colour(host, clean)
     for kind, variant in kinds:
         kind_index = LOOKALIKE_KINDS.index(kind) + 1 if kind in LOOKALIKE_KINDS else 0
         seed = [*job.seed, kind_index, variant]
@@ -381,32 +358,3 @@ def _compose_host(
             outcome.positive_events += len(events)
         else:
             outcome.lookalike_clips += 1
-
-
-def _skin_colour(host: Host, clean: list[ImageBGR]) -> tuple[int, int, int]:
-    """The host's skin colour (RGB): the median of a small patch on the nose over up to 8 clean frames."""
-    step = max(1, len(clean) // 8)
-    samples = []
-    for offset in range(0, len(clean), step):
-        pose = host.pose(host.first + offset)
-        nose, half = pose.point(lm.NOSE), max(1, int(0.06 * body_scale_px(pose)))
-        x, y = int(nose[0]), int(nose[1])
-        patch = clean[offset][max(0, y - half) : y + half, max(0, x - half) : x + half]
-        if patch.size:
-            samples.append(patch.reshape(-1, 3))
-    if not samples:
-        return (190, 150, 130)
-    blue, green, red = np.median(np.concatenate(samples), axis=0)
-    return int(red), int(green), int(blue)
-
-
-def _measure(host: Host, clean: list[ImageBGR], rng: np.random.Generator) -> CameraLook:
-    """The camera's look around the host's head and shoulders, on up to 8 of its clean frames."""
-    step = max(1, len(clean) // 8)
-    frames, boxes = [], []
-    for offset in range(0, len(clean), step):
-        pose = host.pose(host.first + offset)
-        mouth, scale = mouth_point(pose), body_scale_px(pose)
-        boxes.append((int(mouth[0] - scale), int(mouth[1] - scale), int(mouth[0] + scale), int(mouth[1] + 0.8 * scale)))
-        frames.append(clean[offset])
-    return measure_look(frames, boxes, rng)
