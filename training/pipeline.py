@@ -170,7 +170,8 @@ def default_model(
     eval_sets = [eval_dir, synth_eval]
     if video_dir is not None:
         clips = work_dir / f"synth-clips-seed{seed}"
-        _clips_once(video_dir, eval_dir, clips, ClipSynthConfig(seed=seed + 2000), cache)
+        # The same seed as `train synth-clips` by default: both commands build the same clips.
+        _clips_once(video_dir, eval_dir, clips, ClipSynthConfig(seed=seed), cache)
         eval_sets.append(clips)
     config = TrainConfig(seed=seed, spec=spec)
     # Runs with another crop share the work folder's synth data and pose cache, not its checkpoints or report.

@@ -144,3 +144,14 @@ def test_summary_over_clips() -> None:
 def test_no_alert_at_all_gives_no_time_to_alert() -> None:
     summary = summarise([_clip([_event(2.0, 6.0)], [])], GRACE)
     assert summary["event_recall"] == 0.0 and math.isnan(summary["time_to_alert_median_s"])
+
+
+def test_the_card_carries_the_event_figures_it_could_measure() -> None:
+    from training.pipeline import headline
+
+    clips = summarise([_clip([_event(2.0, 6.0)], [])], GRACE)
+    card, fpr = headline({"clip_events": clips})
+    assert card["event_recall"] == 0.0 and card["event_positive_events"] == 1.0 and fpr == {}
+    assert card["event_false_alerts_per_camera_hour_upper95"] == clips["false_alerts_per_camera_hour_upper95"]
+    # No alert, so no time to alert: left off the card rather than written as NaN.
+    assert "event_time_to_alert_median_s" not in card and "event_time_to_alert_p90_s" not in card
