@@ -18,7 +18,7 @@ camera.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -162,6 +162,7 @@ class Placement:
     hand_at: tuple[float, float] | None
     hand_width: float
     string_from: tuple[float, float] | None = None
+    light_box: tuple[int, int, int, int] | None = None
 
 
 def _lerp(a: tuple[float, float], b: tuple[float, float], t: float) -> tuple[float, float]:
@@ -170,6 +171,14 @@ def _lerp(a: tuple[float, float], b: tuple[float, float], t: float) -> tuple[flo
 
 def place(pose: PersonPose, props: Props, at_s: float) -> Placement:
     """Where the clip's objects go at ``at_s``, from the host's smoothed pose on the frame shown then."""
+    placement = _place(pose, props, at_s)
+    scale, mouth = body_scale_px(pose), mouth_point(pose)
+    # The light an object at the face gets: the head, shoulders and what is around them.
+    box = (int(mouth[0] - scale), int(mouth[1] - scale), int(mouth[0] + scale), int(mouth[1] + 0.5 * scale))
+    return replace(placement, light_box=box)
+
+
+def _place(pose: PersonPose, props: Props, at_s: float) -> Placement:
     scale = body_scale_px(pose)
     mouth_xy = mouth_point(pose)
     mouth = (float(mouth_xy[0]), float(mouth_xy[1]) + 0.02 * scale)
@@ -226,6 +235,10 @@ def compose(
     """
     out = frame
     look = props.look
+    light = None
+    if now.light_box is not None:
+        x0, y0, x1, y1 = now.light_box
+        light = frame[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
     if now.string_from is not None and now.anchor is not None:
         out = frame.copy()
         shade = int(np.clip(np.median(frame[::8, ::8]), 120, 235))
@@ -234,8 +247,8 @@ def compose(
         cv2.line(out, start, end, (shade, shade, shade), 1, cv2.LINE_AA)
     if props.obj is not None and now.anchor is not None:
         moved = _moved(now.anchor, before.anchor, motion_share)
-        out = paste(out, props.obj, now.anchor, now.width, now.angle, look, moved, rng)
+        out = paste(out, props.obj, now.anchor, now.width, now.angle, look, moved, rng, light)
     if props.hand is not None and now.hand_at is not None:
         moved = _moved(now.hand_at, before.hand_at, motion_share)
-        out = paste(out, props.hand, now.hand_at, now.hand_width, 0.0, look, moved, rng)
+        out = paste(out, props.hand, now.hand_at, now.hand_width, 0.0, look, moved, rng, light)
     return out

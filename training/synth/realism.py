@@ -3,7 +3,8 @@
 The host's own footage sets every figure. Measured once per host, on its clean frames: the scene's focus
 blur around the person (from the width of its sharpest edges) and the sensor noise (Immerkaer's
 estimator). Per frame: the object's brightness and colour cast are pulled towards the surroundings it lands
-in, and it is smeared along its own motion in the clip (host motion and the raise), as a shutter open for
+in (the area around the host's head: an object held at the face is lit like the head), and it is smeared
+along its own motion in the clip (host motion and the raise), as a shutter open for
 part of the frame interval would. Last, the pasted pixels go through one generation of JPEG, as the
 source's own pixels went through its codec. Everything is deterministic for the generator passed in.
 """
@@ -146,6 +147,7 @@ def paste(
     look: CameraLook,
     motion_px: tuple[float, float],
     rng: np.random.Generator,
+    light: ImageBGR | None = None,
 ) -> ImageBGR:
     """Paste a cutout with its anchor on ``anchor_xy``, matched to the frame; returns a new frame.
 
@@ -158,6 +160,8 @@ def paste(
         look: The host camera's blur, noise and compression, and the lighting strength.
         motion_px: How far the anchor moved since the previous frame (the smear's direction and length).
         rng: Generator for the noise.
+        light: The part of the frame whose brightness and colour cast the object takes on; None for the area it
+            covers. An object held at the face is lit like the head, not like the dark shirt behind it.
     """
     colour, alpha, (cx, cy) = _prepared(cutout, width_px, angle_deg, look, motion_px)
     out = frame.copy()
@@ -175,7 +179,8 @@ def paste(
     opaque = weight > 0.5
     if opaque.any():
         # Light from the surroundings, judged on the object's own pixels only (not its transparent margin).
-        colour[opaque] = match_lighting(colour[opaque][:, None, :], out[y0:y1, x0:x1], look.lighting)[:, 0, :]
+        reference = light if light is not None and light.size else out[y0:y1, x0:x1]
+        colour[opaque] = match_lighting(colour[opaque][:, None, :], reference, look.lighting)[:, 0, :]
     if look.grayscale:
         grey = cv2.cvtColor(np.clip(colour, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
         colour = np.repeat(grey[..., None], 3, axis=2)
