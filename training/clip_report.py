@@ -135,6 +135,12 @@ def clip_markdown(summary: dict[str, Any], threshold: float) -> list[str]:
     return lines
 
 
+def _short(name: str) -> str:
+    """A source's name short enough for an axis label: the file's stem, shortened in the middle."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return stem if len(stem) <= 20 else f"{stem[:9]}...{stem[-8:]}"
+
+
 def clip_plots(summary: dict[str, Any], threshold: float, out: Path) -> list[str]:
     """Write the clip section's plots into ``out``; returns their file names."""
     names = []
@@ -154,7 +160,7 @@ def clip_plots(summary: dict[str, Any], threshold: float, out: Path) -> list[str
         (axes[1], list(summary["by_source"].items()), "per source"),
     ):
         rows = [(name, row) for name, row in rows if row["events"]]
-        labels = [name.rsplit("/", 1)[-1][:18] for name, _ in rows]
+        labels = [_short(name) for name, _ in rows]
         ax.bar(range(len(rows)), [row["event_recall"] for _, row in rows], color="tab:green")
         ax.axhline(GOAL_EVENT_RECALL, color="red", linestyle="--")
         ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right", fontsize=7)
