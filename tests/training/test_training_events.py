@@ -157,3 +157,23 @@ def test_written_events_read_back_to_the_millisecond(
     assert all(
         abs(a.start_s - b.start_s) < 1e-3 and abs(a.end_s - b.end_s) < 1e-3 for a, b in zip(back, events, strict=True)
     )
+
+
+_CELL = st.one_of(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters=",\r\n\"'"), max_size=8),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.integers(min_value=-5, max_value=5000).map(str),
+    st.sampled_from(["positive", "negative", "balloon_at_mouth", "cup_at_mouth", "a.avi", "../a.avi", ""]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_CELL, min_size=4, max_size=8).map(",".join), max_size=6))
+def test_rows_of_any_cells_are_parsed_or_refused_with_a_dataset_error(rows: list[str]) -> None:
+    text = HEADER + "\n".join(rows) + "\n"
+    try:
+        events = parse_events(text)
+    except DatasetError as error:
+        assert str(error).startswith("events.csv:")
+        return
+    assert all(e.end_s > e.start_s >= 0 and e.label in ("positive", "negative") for e in events)
