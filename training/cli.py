@@ -546,7 +546,7 @@ def frontend_stills(
 
     The eval positives are built as ``default-model`` builds them, in the work folder (reused once built).
     """
-    from detector.model import ModelLoadError, default_model_path, load_model
+    from detector.model import ModelLoadError, default_model_path, load_model, shipped_signing_key_path
     from training.frontend_stills import StillsFrontEnd, measure_stills
     from training.pipeline import EVAL_SYNTH
     from training.pipeline import _synth_once as synth_once
@@ -554,7 +554,7 @@ def frontend_stills(
     if front_end not in ("today", "photo", "live"):
         raise typer.BadParameter(f"front end must be today, photo or live, got {front_end}")
     try:
-        loaded = load_model(model or default_model_path())
+        loaded = load_model(model or default_model_path(), trusted_keys=None if model else [shipped_signing_key_path()])
     except ModelLoadError as error:
         typer.echo(f"REFUSED: {error}", err=True)
         raise typer.Exit(code=1) from error

@@ -9,11 +9,11 @@ import cv2
 import pytest
 from training_support import DEMO, demo_with_balloon  # type: ignore[import-not-found, unused-ignore]
 
-from detector.model import default_model_path, load_model
+from detector.model import default_model_path, load_model, shipped_signing_key_path
 from detector.pose.estimator import PersonPose
 from detector.settings import AnalysisSettings
 from training.frontend import read_image
-from training.frontend_stills import measure_stills, score_people
+from training.frontend_stills import StillsFrontEnd, measure_stills, score_people
 from training.misses import MISS_REASONS
 from training.synth.writer import SynthMeta
 
@@ -56,9 +56,10 @@ def _tiny_eval(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("front_end", ["today", "photo", "live"])
-def test_training_frontend_stills_counts_every_positive_and_negative(tmp_path: Path, front_end: str) -> None:
+def test_training_frontend_stills_counts_every_positive_and_negative(tmp_path: Path, front_end: StillsFrontEnd) -> None:
     eval_dir, synth_dir = _tiny_eval(tmp_path)
-    report = measure_stills(eval_dir, synth_dir, load_model(default_model_path()), front_end)  # type: ignore[arg-type]
+    model = load_model(default_model_path(), trusted_keys=[shipped_signing_key_path()])
+    report = measure_stills(eval_dir, synth_dir, model, front_end)
     assert report.positives == 1 and report.real_negatives == 1
     assert set(report.stages) == set(MISS_REASONS) and sum(report.stages.values()) == 1
     assert report.carriers_in_place == 1, f"{front_end}: the demo carrier must be found in place, {report.stages}"
@@ -67,5 +68,7 @@ def test_training_frontend_stills_counts_every_positive_and_negative(tmp_path: P
 
 def test_training_frontend_stills_scores_nobody_as_zero() -> None:
     image = read_image(DEMO)
-    best, flat, gated = score_people(image, [], load_model(default_model_path()), AnalysisSettings())
+    best, flat, gated = score_people(
+        image, [], load_model(default_model_path(), trusted_keys=[shipped_signing_key_path()]), AnalysisSettings()
+    )
     assert (best, flat, gated) == (0.0, [], [])
