@@ -27,6 +27,7 @@ from detector.masking import MaskApplier
 from detector.media import read_clip
 from detector.model import LoadedModel
 from detector.pose.estimator import ImageBGR, PoseEstimator
+from detector.replay import replay_frames
 from detector.settings import AnalysisSettings
 from nitrosignal.wire.messages import AlertPhase
 
@@ -244,25 +245,20 @@ def scan_video(
     Raises:
         ValueError: if the video cannot be opened or yields no frames.
     """
-    confirmer = IncidentConfirmer(settings.confirm, (), model_threshold=model.card.threshold)
-    epoch = datetime(2026, 1, 1, tzinfo=UTC)
-    frames = positives = alerts = 0
-    max_score = 0.0
-    with FrameAnalyzer(settings, model) as analyzer:
-        for at_s, frame in _frames(video, seconds, None):
-            analysis = analyzer.analyze(frame if masks is None else masks.apply(frame), int(at_s * 1000))
-            frames += 1
-            best = max((person.balloon_score for person in analysis.people), default=0.0)
-            max_score = max(max_score, best)
-            positives += int(best >= confirmer.threshold)
-            events = confirmer.update(analysis, epoch + timedelta(seconds=at_s))
-            alerts += sum(1 for event in events if event.phase is AlertPhase.NEW)
-    if frames == 0:
-        raise ValueError(f"no frames read from {video}")
+    frames = _frames(video, seconds, None)
+    if masks is not None:
+        frames = ((at_s, masks.apply(frame)) for at_s, frame in frames)
+    try:
+        # Every frame, no motion gate: what this scan has always counted.
+        replay = replay_frames(frames, settings, model, analysis_fps=None, motion=None)
+    except ValueError as error:
+        if "no frames to replay" not in str(error):
+            raise
+        raise ValueError(f"no frames read from {video}") from error
     return VideoScan(
         video=str(video),
-        frames_analysed=frames,
-        positive_frames=positives,
-        max_score=round(max_score, 4),
-        confirmed_alerts=alerts,
+        frames_analysed=replay.frames_analysed,
+        positive_frames=replay.positive_frames,
+        max_score=replay.max_score,
+        confirmed_alerts=len(replay.new_alerts),
     )

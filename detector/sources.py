@@ -36,6 +36,32 @@ class FeedState(StrEnum):
     ENDED = "ended"
 
 
+class AnalysisRate:
+    """Which frames of a stream are analysed at a given analysis rate.
+
+    A frame is taken when its media time has reached the next due time; the next due time then moves one
+    interval on (or to this frame, after a gap). The capture thread thins every source with this rule, and
+    clip replays for evaluation use the same one, so both analyse the same frames of a file.
+    """
+
+    def __init__(self, analysis_fps: float) -> None:
+        if analysis_fps <= 0:
+            raise ValueError(f"analysis_fps must be positive, got {analysis_fps}")
+        self._interval = 1.0 / analysis_fps
+        self._next_media_s = 0.0
+
+    def take(self, media_s: float) -> bool:
+        """Whether the frame at ``media_s`` (seconds into the stream) is analysed; call once per frame in order."""
+        if media_s + 1e-9 < self._next_media_s:
+            return False
+        self._next_media_s = max(self._next_media_s + self._interval, media_s)
+        return True
+
+    def restart(self) -> None:
+        """Start again at media time 0 (a file that loops)."""
+        self._next_media_s = 0.0
+
+
 @dataclass(frozen=True)
 class CapturedFrame:
     """One frame in memory. ``media_s`` is the position in the stream (file time, or seconds since open)."""
@@ -137,9 +163,8 @@ class CaptureThread:
         file_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) if is_file else 0.0
         realtime = not is_file or (isinstance(settings, FileSource) and settings.realtime)
         blocking = isinstance(settings, FileSource) and not settings.realtime
-        interval = 1.0 / settings.analysis_fps
+        rate = AnalysisRate(settings.analysis_fps)
         opened_at = time.monotonic()
-        next_media = 0.0
         position = 0
         while not self._stop.is_set():
             # grab() decodes; the BGR conversion in retrieve() is paid only for frames that will be analysed.
@@ -147,7 +172,8 @@ class CaptureThread:
                 if isinstance(settings, FileSource) and position > 0:
                     if settings.loop:
                         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                        opened_at, next_media, position = time.monotonic(), 0.0, 0
+                        opened_at, position = time.monotonic(), 0
+                        rate.restart()
                         continue
                     self._set_state(FeedState.ENDED)
                     return True
@@ -162,9 +188,8 @@ class CaptureThread:
                 delay = opened_at + media_s - time.monotonic()
                 if delay > 0:
                     self._stop.wait(delay)
-            if media_s + 1e-9 < next_media:
+            if not rate.take(media_s):
                 continue
-            next_media = max(next_media + interval, media_s)
             ok, image = capture.retrieve()
             if not ok or image is None:
                 return False

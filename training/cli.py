@@ -114,6 +114,59 @@ def synth(
     typer.echo(f"wrote {out} ({len(provenance.sources)} sources)")
 
 
+@app.command("synth-clips")
+def synth_clips(
+    videos: Path = typer.Option(..., help="Folder of real clips (video files, animated GIFs), e.g. the shared video/."),
+    objects: Path = typer.Option(
+        ..., help="Folder with balloons/ (photos and boxes.csv); the shared eval/ for evaluation clips."
+    ),
+    out: Path = typer.Option(..., help="New dataset folder to write (must be empty or absent)."),
+    seed: int = typer.Option(0, help="Seed; the same seed and inputs give the same clips."),
+    positives_per_host: int | None = typer.Option(None, help="Balloon-use clips per host (default: the config's)."),
+    video_manifest: Path | None = typer.Option(
+        None, help="Provenance of the video folder (default: shipped one for the shared footage)."
+    ),
+    objects_manifest: Path | None = typer.Option(
+        None, help="Provenance of the objects folder (default: shipped one for the shared photos)."
+    ),
+    pose_workers: int | None = typer.Option(None, min=1, help=POSE_WORKERS_HELP),
+    work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Composite balloon use and look-alikes over time onto real people in real clips, with events.csv."""
+    _logging(verbose)
+    from training.dataset import DatasetError
+    from training.frontend import default_pose_workers
+    from training.synth.build import SHARED_MANIFEST
+    from training.synth.clips import SHARED_VIDEO_MANIFEST, ClipSynthConfig, synthesise_clips
+
+    options: dict[str, object] = {"seed": seed}
+    if positives_per_host is not None:
+        options["positives_per_host"] = positives_per_host
+    try:
+        outcomes = synthesise_clips(
+            videos,
+            objects,
+            out,
+            ClipSynthConfig.model_validate(options),
+            video_manifest or SHARED_VIDEO_MANIFEST,
+            objects_manifest or SHARED_MANIFEST,
+            work / "cache",
+            pose_workers or default_pose_workers(),
+        )
+    except (DatasetError, FileExistsError) as error:
+        typer.echo(f"REFUSED: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    for outcome in outcomes:
+        built = f"{outcome.positive_events} events on {outcome.hosts} hosts, {outcome.lookalike_clips} look-alike clips"
+        why = outcome.refused or outcome.skipped
+        typer.echo(
+            f"{outcome.clip}: {built}" + (f"; {'REFUSED' if outcome.refused else 'no event'}: {why}" if why else "")
+        )
+    events = sum(o.positive_events for o in outcomes)
+    typer.echo(f"wrote {out}: {events} positive events from {sum(1 for o in outcomes if o.positive_events)} clips")
+
+
 @app.command()
 def crops(
     dataset: Path = typer.Argument(..., help="Dataset folder (labels.csv + dataset.yaml)."),
@@ -194,21 +247,64 @@ def evaluate(
     model: Path = typer.Option(..., help="ONNX model with its .card.json next to it."),
     out: Path = typer.Option(DEFAULT_WORK / "report", help="Report folder (Markdown, HTML, PNG, metrics.json)."),
     target_precision: float = typer.Option(0.95, help="Precision for which the threshold is reported."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Replay clips with this camera config's analysis, motion gate and analysis rate."
+    ),
+    analysis_fps: float | None = typer.Option(None, help="Analysis rate for clips (default: the camera's, 10 fps)."),
+    grace: float = typer.Option(2.0, help="Seconds after an event in which its alert still counts."),
+    workers: int | None = typer.Option(None, min=1, help="Processes replaying clips (default: one per CPU)."),
     work: Path = typer.Option(DEFAULT_WORK, help=WORK_HELP),
 ) -> None:
-    """Score photos and clips with the detector's code: AP, PR/ROC, calibration, FPR per category, size bins, misses."""
+    """Score photos with the detector's code (AP, PR/ROC, FPR per category, misses); replay clips with events.csv
+    through the live path (event recall, time to alert, false alerts per camera-hour)."""
     _logging(False)
     from detector.media import ImageReadError
     from detector.model import ModelLoadError
+    from training.clip_eval import ClipEvalSettings
     from training.dataset import DatasetError
     from training.evaluate import run_evaluation
+    from training.frontend import default_pose_workers
 
+    settings = ClipEvalSettings(grace_s=grace)
+    if config is not None:
+        from detector.config import ConfigError, load_config
+
+        try:
+            camera = load_config(config, with_files=False)
+        except ConfigError as error:
+            typer.echo(f"REFUSED: {error}", err=True)
+            raise typer.Exit(code=1) from error
+        settings = settings.model_copy(
+            update={"analysis": camera.analysis, "motion": camera.motion, "analysis_fps": camera.source.analysis_fps}
+        )
+    if analysis_fps is not None:
+        settings = settings.model_copy(update={"analysis_fps": analysis_fps})
     try:
-        metrics = run_evaluation(list(data), model, out, work / "cache", target_precision)
-    except (DatasetError, ModelLoadError, ImageReadError, FileNotFoundError) as error:
+        metrics = run_evaluation(
+            list(data), model, out, work / "cache", target_precision, settings, workers or default_pose_workers()
+        )
+    except (DatasetError, ModelLoadError, ImageReadError, FileNotFoundError, ValueError) as error:
         typer.echo(f"REFUSED: {error}", err=True)
         raise typer.Exit(code=1) from error
-    typer.echo(json.dumps({k: metrics[k] for k in ("recall", "fpr_real_negatives", "average_precision", "threshold")}))
+    photo_keys = ("recall", "fpr_real_negatives", "average_precision", "threshold")
+    typer.echo(json.dumps({k: metrics[k] for k in photo_keys if k in metrics}))
+    if "clip_events" in metrics:
+        clips = metrics["clip_events"]
+        event_keys = (
+            "events",
+            "event_recall",
+            "event_recall_strict",
+            "time_to_alert_median_s",
+            "time_to_alert_p90_s",
+            "alerts_per_event",
+            "negative_camera_minutes",
+            "false_alerts",
+            "false_alerts_per_camera_hour",
+            "false_alerts_per_camera_hour_upper95",
+        )
+        typer.echo(json.dumps({k: clips[k] for k in event_keys} | {"refused": len(clips["refused"])}))
+        for item in clips["refused"]:
+            typer.echo(f"REFUSED clip {item['path']}: {item['reason']}", err=True)
     typer.echo(f"report: {out / 'report.md'}")
 
 
@@ -316,6 +412,9 @@ def publish(
 def default_model_command(
     data: Path = typer.Option(..., help="The shared train/ folder (people, hand_at_mouth, balloon_people, balloons)."),
     eval_data: Path = typer.Option(..., "--eval", help="The shared eval/ folder: eval positives and real negatives."),
+    video: Path | None = typer.Option(
+        None, help="The shared video/ folder: evaluation clips with events, replayed through the live path."
+    ),
     out: Path = typer.Option(Path("detector/models"), help="Where the model, card and signature are written."),
     signing_key: Path | None = typer.Option(
         Path("~/.config/nitrosignal/model-signing.key"), help="Ed25519 private key; the card is signed with it."
@@ -346,7 +445,7 @@ def default_model_command(
     key = signing_key.expanduser() if signing_key is not None else None
     if key is not None and not key.is_file():
         raise typer.BadParameter(f"no signing key at {key}; create one with `nitrosignal train signing-key`")
-    result = default_model(data, eval_data, out, work, key, seed, version or DEFAULT_MODEL_VERSION, spec)
+    result = default_model(data, eval_data, out, work, key, seed, version or DEFAULT_MODEL_VERSION, spec, video)
     typer.echo(
         json.dumps(
             {
@@ -362,6 +461,10 @@ def default_model_command(
             }
         )
     )
+    if "clip_events" in result.metrics:
+        clips = result.metrics["clip_events"]
+        keys = ("events", "event_recall", "time_to_alert_median_s", "false_alerts_per_camera_hour_upper95")
+        typer.echo(json.dumps({k: clips[k] for k in keys}))
     typer.echo(f"train {result.train_seconds:.0f} s, total {result.total_seconds:.0f} s; model {result.export.model}")
 
 

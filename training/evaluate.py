@@ -2,8 +2,10 @@
 
 Per image, the score is the detector's own rule, computed by ``detector.score.score_paths`` (the live
 analysis code: pose, hand-at-mouth gate, crop, classifier): the highest balloon-at-mouth probability among
-the people found. A clip counts as one item, scored by the same function frame by frame with the live
-settings: the highest probability in any frame. From those scores: average precision, PR and ROC curves,
+the people found. A clip of a folder without ``events.csv`` counts as one item, scored by the same function
+frame by frame with the live settings: the highest probability in any frame. The clips of a folder with
+``events.csv`` are replayed through the live detector path instead, for event figures
+(:mod:`training.clip_eval`, :mod:`training.clip_report`). From those scores: average precision, PR and ROC curves,
 the threshold for a target precision, recall and the false-positive rate at the card's operating
 threshold, the FPR per category (each look-alike on its own) and a reliability plot. Per person-size bin
 the classifier is also scored on every person's crop (cut by the detector's crop code), so small-person
@@ -13,7 +15,6 @@ weaknesses show. Each missed synthetic positive is put down to the stage that lo
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from dataclasses import dataclass
@@ -27,9 +28,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from detector.media import is_clip  # noqa: E402
 from detector.model import LoadedModel, load_model  # noqa: E402
 from detector.score import score_paths  # noqa: E402
 from detector.settings import AnalysisSettings  # noqa: E402
+from training.clip_eval import ClipEvalSettings, evaluate_clips, has_events  # noqa: E402
+from training.clip_report import clip_markdown, clip_plots  # noqa: E402
 from training.crops import BYSTANDER, CropSet, cut_crops  # noqa: E402
 from training.dataset import (  # noqa: E402
     LABELS_FILE,
@@ -50,6 +54,7 @@ from training.metrics import (  # noqa: E402
     threshold_for_precision,
 )
 from training.misses import MissedPositive, count_reasons, explain_misses  # noqa: E402
+from training.report_html import markdown_to_html  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -300,47 +305,29 @@ def _markdown(metrics: dict[str, Any], model: LoadedModel, plots: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def _html(markdown: str, plots: list[str]) -> str:
-    """The Markdown report as a self-contained HTML page (headings, paragraphs, tables, images)."""
-    out: list[str] = []
-    in_table = False
-    for line in markdown.splitlines():
-        is_row = line.startswith("|")
-        if is_row and not in_table:
-            out.append("<table border='1' cellspacing='0' cellpadding='3'>")
-        if not is_row and in_table:
-            out.append("</table>")
-        in_table = is_row
-        if line.startswith("| ---"):
-            continue
-        if is_row:
-            out.append(
-                "<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in line.strip("|").split("|")) + "</tr>"
-            )
-        elif line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            out.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line and not line.startswith("!["):
-            out.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        out.append("</table>")
-    images = "".join(f"<img src='{name}' alt='{name}'>" for name in plots)
-    head = "<!doctype html><html><head><meta charset='utf-8'><title>evaluation</title></head><body>"
-    return head + "\n".join(out) + images + "</body></html>\n"
-
-
 def run_evaluation(
-    data: list[Path], model_path: Path, out: Path, cache_dir: Path | None, target_precision: float = 0.95
+    data: list[Path],
+    model_path: Path,
+    out: Path,
+    cache_dir: Path | None,
+    target_precision: float = 0.95,
+    clip_settings: ClipEvalSettings | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Evaluate a model (with its card next to it) on labelled folders and write the report.
 
+    Photos, and the clips of a folder without ``events.csv``, are scored one by one (image figures). The clips
+    of a folder with ``events.csv`` are replayed through the live detector path (event figures,
+    :mod:`training.clip_eval`); those figures sit under ``clip_events``.
+
     Args:
-        data: Dataset folders (``labels.csv``; synthetic ones also ``synth.jsonl``).
+        data: Dataset folders (``labels.csv``; synthetic ones also ``synth.jsonl``; clip sets ``events.csv``).
         model_path: ONNX model with ``<model>.card.json`` beside it (the file the detector runs).
         out: Report folder (created).
         cache_dir: Pose/crop cache (outside the repository), or None.
         target_precision: Precision for which the report gives the threshold.
+        clip_settings: How clips with events are replayed; None for the camera defaults.
+        workers: Processes replaying clips with events.
 
     Returns:
         The metrics, also written to ``out/metrics.json``.
@@ -348,31 +335,57 @@ def run_evaluation(
     # Training evaluates its own export before it is signed: the file's card and sha256 are still checked.
     model = load_model(model_path, trusted_keys=None)
     datasets = [load_for_eval(root) for root in data]
-    settings = AnalysisSettings()
-    scores = score_images(datasets, model, settings)
+    event_sets = [d for d in datasets if has_events(d)]
+    photo_sets = [
+        d.model_copy(update={"rows": tuple(r for r in d.rows if not (has_events(d) and is_clip(r.path)))})
+        for d in datasets
+    ]
+    photo_sets = [d for d in photo_sets if d.rows]
+    threshold = model.card.threshold
+    metrics: dict[str, Any] = {"threshold": threshold}
+    out.mkdir(parents=True, exist_ok=True)
+    plots: list[str] = []
+    if photo_sets:
+        scores = score_images(photo_sets, model, AnalysisSettings())
+        metrics.update(_photo_metrics(photo_sets, scores, model, cache_dir, target_precision))
+        plots += _plots(scores, threshold, out)
+        _write_scores(out, scores)
+    if event_sets:
+        summary = evaluate_clips(event_sets, model_path, threshold, clip_settings or ClipEvalSettings(), workers)
+        metrics["clip_events"] = summary
+        plots += clip_plots(summary, threshold, out)
+        log.info(
+            "clips: event recall %.3f, median time to alert %.2f s, %d false alerts in %.1f camera-minutes",
+            summary["event_recall"],
+            summary["time_to_alert_median_s"],
+            summary["false_alerts"],
+            summary["negative_camera_minutes"],
+        )
+    metrics["model"] = {"id": model.card.id, "version": model.card.version, "sha256": model.card.sha256}
+    markdown = _markdown(metrics, model, plots) if photo_sets else _clip_only_header(model)
+    if event_sets:
+        markdown += "\n".join(clip_markdown(metrics["clip_events"], threshold)) + "\n"
+    (out / "report.md").write_text(markdown)
+    (out / "report.html").write_text(markdown_to_html(markdown, plots))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
+    return metrics
+
+
+def _clip_only_header(model: LoadedModel) -> str:
+    return f"# Evaluation of {model.card.id} {model.card.version}\n"
+
+
+def _photo_metrics(
+    datasets: list[Dataset], scores: ImageScores, model: LoadedModel, cache_dir: Path | None, target_precision: float
+) -> dict[str, Any]:
     threshold = model.card.threshold
     metrics = compute_metrics(scores, threshold, target_precision)
     crop_sets = [cut_crops(d, model.card.input, cache_dir) for d in datasets]
     metrics["size_bins"] = size_bins(crop_sets, model, threshold)
     metrics["positives_lost_by_pose"] = int(sum(int(c.missed_positive.sum()) for c in crop_sets))
-    missed = _explain_misses(datasets, scores, threshold, settings, cache_dir)
+    missed = _explain_misses(datasets, scores, threshold, AnalysisSettings(), cache_dir)
     metrics["missed_positives_by_reason"] = count_reasons(missed)
     metrics["missed_positives"] = [m.model_dump() for m in missed]
-    metrics["model"] = {"id": model.card.id, "version": model.card.version, "sha256": model.card.sha256}
-    out.mkdir(parents=True, exist_ok=True)
-    plots = _plots(scores, threshold, out)
-    markdown = _markdown(metrics, model, plots)
-    (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(markdown, plots))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
-    (out / "scores.jsonl").write_text(
-        "".join(
-            json.dumps({"path": p, "label": int(lab), "category": c, "score": float(sc), "people": int(n)}) + "\n"
-            for p, lab, c, sc, n in zip(
-                scores.paths, scores.labels, scores.categories, scores.scores, scores.people, strict=True
-            )
-        )
-    )
     log.info(
         "recall %.3f, real FPR %.4f, AP %.3f at threshold %.3f",
         metrics["recall"],
@@ -381,3 +394,14 @@ def run_evaluation(
         threshold,
     )
     return metrics
+
+
+def _write_scores(out: Path, scores: ImageScores) -> None:
+    (out / "scores.jsonl").write_text(
+        "".join(
+            json.dumps({"path": p, "label": int(lab), "category": c, "score": float(sc), "people": int(n)}) + "\n"
+            for p, lab, c, sc, n in zip(
+                scores.paths, scores.labels, scores.categories, scores.scores, scores.people, strict=True
+            )
+        )
+    )

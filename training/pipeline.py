@@ -6,7 +6,8 @@ Steps (each deterministic for the seed; intermediate data and caches go to a wor
 2. synth positives on ``eval/`` people and balloons only (never mixed with training), for recall;
 3. crops with the detector's pose and crop code, then ``fit``;
 4. export to a staging folder, evaluate with the detector's scoring on the real ``eval/`` photos plus the
-   eval positives;
+   eval positives, and, with ``--video``, on clips built from the real footage with eval balloons
+   (``synth-clips``), replayed through the live path for event figures;
 5. export again into ``--out`` with the eval figures in the card, and sign the card.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from training.evaluate import run_evaluation
 from training.export import CardInputs, ExportResult, export_model
 from training.frontend import default_pose_workers
 from training.synth.build import SHARED_MANIFEST, SynthConfig, synthesise
+from training.synth.clips import SHARED_VIDEO_MANIFEST, ClipSynthConfig, synthesise_clips
 from training.train import TRAIN_CROP_SPEC, TrainConfig, main
 
 log = logging.getLogger(__name__)
@@ -67,8 +70,46 @@ def _synth_once(root: Path, out: Path, config: SynthConfig, cache: Path) -> None
     synthesise(root, out, config, SHARED_MANIFEST, cache)
 
 
+# The event figures of the clip benchmark that the card carries (training.event_metrics), under these names.
+CARD_EVENT_FIGURES = {
+    "event_recall": "event_recall",
+    "event_recall_strict": "event_recall_own_alert",
+    "time_to_alert_median_s": "event_time_to_alert_median_s",
+    "time_to_alert_p90_s": "event_time_to_alert_p90_s",
+    "alerts_per_event": "event_alerts_per_event",
+    "events": "event_positive_events",
+    "negative_camera_hours": "event_negative_camera_hours",
+    "false_alerts": "event_false_alerts",
+    "false_alerts_per_camera_hour": "event_false_alerts_per_camera_hour",
+    "false_alerts_per_camera_hour_upper95": "event_false_alerts_per_camera_hour_upper95",
+}
+
+
+def _clips_once(videos: Path, objects: Path, out: Path, config: ClipSynthConfig, cache: Path) -> None:
+    # A finished clip folder (labels written last) is reused: same seed, same inputs, same clips.
+    if (out / "labels.csv").is_file():
+        log.info("reusing %s", out)
+        return
+    if out.exists():
+        shutil.rmtree(out)
+    synthesise_clips(
+        videos, objects, out, config, SHARED_VIDEO_MANIFEST, SHARED_MANIFEST, cache, default_pose_workers()
+    )
+
+
+def _clip_details(clips: dict[str, Any]) -> dict[str, Any]:
+    """The clip benchmark's tables for the card's details: per category, height and source, and refusals."""
+    keys = ("false_alerts_by_category", "lookalike_events", "by_height", "refused", "settings")
+    details = {key: clips[key] for key in keys}
+    details["by_source"] = {
+        name: {k: row[k] for k in ("events", "event_recall", "false_alerts", "camera_hours")}
+        for name, row in clips["by_source"].items()
+    }
+    return details
+
+
 def headline(metrics: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
-    """Card metrics and per-category FPR from an evaluation's metrics."""
+    """Card metrics and per-category FPR from an evaluation's metrics (photo figures, clip event figures)."""
     keys = (
         "average_precision",
         "roc_auc",
@@ -79,11 +120,18 @@ def headline(metrics: dict[str, Any]) -> tuple[dict[str, float], dict[str, float
         "expected_calibration_error",
     )
     card = {k: float(metrics[k]) for k in keys if isinstance(metrics.get(k), float)}
-    card["real_negatives"] = float(metrics["real_negatives"])
-    card["synthetic_positives"] = float(metrics["synthetic_positives"])
-    for index, positive in enumerate(metrics["real_positives"]):
-        card[f"real_positive_{index}_score"] = float(positive["score"])
-    fpr = {name: float(row["fpr"]) for name, row in metrics["fpr_by_category"].items()}
+    if "real_negatives" in metrics:
+        card["real_negatives"] = float(metrics["real_negatives"])
+        card["synthetic_positives"] = float(metrics["synthetic_positives"])
+        for index, positive in enumerate(metrics["real_positives"]):
+            card[f"real_positive_{index}_score"] = float(positive["score"])
+    clips = metrics.get("clip_events", {})
+    for key, name in CARD_EVENT_FIGURES.items():
+        value = clips.get(key)
+        # A figure that could not be measured (no alert at all: no time to alert) is left off, not written as NaN.
+        if isinstance(value, int | float) and math.isfinite(value):
+            card[name] = float(value)
+    fpr = {name: float(row["fpr"]) for name, row in metrics.get("fpr_by_category", {}).items()}
     return card, fpr
 
 
@@ -96,6 +144,7 @@ def default_model(
     seed: int = 0,
     version: str = DEFAULT_MODEL_VERSION,
     spec: CropSpec = TRAIN_CROP_SPEC,
+    video_dir: Path | None = None,
 ) -> DefaultModelResult:
     """Build, evaluate, export and sign the default model.
 
@@ -108,6 +157,9 @@ def default_model(
         seed: Seed for synth and training.
         version: Model version for the card.
         spec: The classifier's crop (size and geometry version); the card carries it to the detector.
+        video_dir: The shared ``video/`` folder: evaluation clips are built on it with eval balloons
+            (``synth-clips``) and replayed through the live path; their event figures go on the card. None
+            leaves the clip benchmark out.
     """
     started = time.monotonic()
     cache = work_dir / "cache"
@@ -115,6 +167,12 @@ def default_model(
     synth_eval = work_dir / f"synth-eval-seed{seed}"
     _synth_once(train_dir, synth_train, SynthConfig(seed=seed), cache)
     _synth_once(eval_dir, synth_eval, EVAL_SYNTH.model_copy(update={"seed": seed + 1000}), cache)
+    eval_sets = [eval_dir, synth_eval]
+    if video_dir is not None:
+        clips = work_dir / f"synth-clips-seed{seed}"
+        # The same seed as `train synth-clips` by default: both commands build the same clips.
+        _clips_once(video_dir, eval_dir, clips, ClipSynthConfig(seed=seed), cache)
+        eval_sets.append(clips)
     config = TrainConfig(seed=seed, spec=spec)
     # Runs with another crop share the work folder's synth data and pose cache, not its checkpoints or report.
     tag = f"seed{seed}" if spec == TRAIN_CROP_SPEC else f"seed{seed}-{spec.crop_version}-{spec.size_px}px"
@@ -133,7 +191,7 @@ def default_model(
         CardInputs(version=version, training_data=training_data, metrics={}, fpr_by_category={}),
         None,
     )
-    metrics = run_evaluation([eval_dir, synth_eval], staging, report_dir, cache)
+    metrics = run_evaluation(eval_sets, staging, report_dir, cache, workers=default_pose_workers())
     card_metrics, fpr = headline(metrics)
     card_metrics["train_seconds"] = round(train_seconds, 1)
     extra = {
@@ -146,6 +204,7 @@ def default_model(
             k: metrics[k]
             for k in ("real_positives", "size_bins", "positives_lost_by_pose", "missed_positives_by_reason")
         },
+        **({"clip_events": _clip_details(metrics["clip_events"])} if "clip_events" in metrics else {}),
         "note": "Training positives include procedurally rendered balloons (training.synth.rendered) as well as "
         "real balloons cut from photos; eval positives use only eval people and eval balloons.",
     }

@@ -10,13 +10,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
+from training_support import write_balloon_folder  # type: ignore[import-not-found, unused-ignore]
 
 from training.dataset import Provenance, SourceProvenance, write_provenance
-from training.synth.rendered import render_balloon
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "nitrosignal" / "assets"
@@ -26,20 +24,6 @@ DETECTOR_ASSETS = REPO / "tests" / "assets" / "detector"
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     torch.set_num_threads(1)
-
-
-def _balloon_photo(rng: np.random.Generator, path: Path) -> tuple[int, int, int, int]:
-    """A 400x300 photo with a rendered balloon on a noisy gradient; returns its box."""
-    background = np.linspace(60, 200, 400, dtype=np.float32)[None, :, None] * np.ones((300, 1, 3), np.float32)
-    background += rng.normal(0, 12, background.shape)
-    sprite = render_balloon(120, (220, 30, 40), rng)
-    h, w = sprite.shape[:2]
-    y0, x0 = 60, 140
-    alpha = sprite[..., 3:4].astype(np.float32) / 255.0
-    region = background[y0 : y0 + h, x0 : x0 + w]
-    background[y0 : y0 + h, x0 : x0 + w] = alpha * sprite[..., 2::-1] + (1 - alpha) * region
-    cv2.imwrite(str(path), np.clip(background, 0, 255).astype(np.uint8))
-    return x0, y0, x0 + w, y0 + h
 
 
 def build_data_folder(root: Path) -> Path:
@@ -52,13 +36,7 @@ def build_data_folder(root: Path) -> Path:
     shutil.copy(ASSETS / "demo_person.jpg", root / "hand_at_mouth" / "smoking_vaping" / "smoker_demo.jpg")
     shutil.copy(DETECTOR_ASSETS / "smoker_p37.jpg", root / "hand_at_mouth" / "smoking_vaping" / "smoker_p37.jpg")
     shutil.copy(DETECTOR_ASSETS / "smoker_p02.jpg", root / "hand_at_mouth" / "smoking_vaping" / "smoker_p02.jpg")
-    rng = np.random.default_rng(7)
-    lines = ["fname,height,width,bbox,num_balloons"]
-    for index in range(2):
-        x0, y0, x1, y1 = _balloon_photo(rng, root / "balloons" / f"rendered_{index}.jpg")
-        box = f"[{{'xmin': {x0}, 'ymin': {y0}, 'xmax': {x1}, 'ymax': {y1}}}]"
-        lines.append(f'rendered_{index}.jpg,300,400,"{box}",1')
-    (root / "balloons" / "boxes.csv").write_text("\n".join(lines) + "\n")
+    write_balloon_folder(root / "balloons", 2)
     manifest = root.parent / f"{root.name}-manifest.yaml"
     write_provenance(
         manifest,

@@ -181,7 +181,7 @@ def sprite_cutout(rgba: RGBA, source: str, anchor: tuple[float, float] | None = 
     return Cutout(bgra=bgra, anchor=anchor if anchor is not None else neck_of(rgba), source=source)
 
 
-def _transform(cutout: Cutout, width_px: float, angle_deg: float) -> tuple[RGBA, tuple[float, float]]:
+def transform_cutout(cutout: Cutout, width_px: float, angle_deg: float) -> tuple[RGBA, tuple[float, float]]:
     """Scale the cutout to ``width_px`` wide and rotate it by ``angle_deg`` about its anchor."""
     scale = max(4.0, width_px) / cutout.bgra.shape[1]
     resized = cv2.resize(cutout.bgra, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -234,7 +234,7 @@ def composite_balloon(
     Returns:
         A new image with the object pasted.
     """
-    rotated, (cx, cy) = _transform(cutout, width_px, angle_deg)
+    rotated, (cx, cy) = transform_cutout(cutout, width_px, angle_deg)
     out = image.copy()
     H, W = out.shape[:2]
     ox, oy = int(round(anchor_xy[0] - cx)), int(round(anchor_xy[1] - cy))

@@ -2,7 +2,7 @@
 
 Every sprite is an RGBA ``uint8`` array with a soft alpha edge. Balloons are drawn upright with the knot
 (the neck a user holds at the lips) at the bottom centre; :func:`neck_of` says where that is. The
-look-alikes (ball, cup, bottle) are the hard negatives we cannot cut from licence-free real photos.
+look-alikes (ball, cup, bottle, phone) are the hard negatives we cannot cut from licence-free real photos.
 """
 
 from __future__ import annotations
@@ -164,6 +164,70 @@ def render_bottle(height_px: int, colour_rgb: tuple[int, int, int], rng: np.rand
     shade = 0.5 + 0.5 * np.sqrt(np.clip(1.0 - xs**2, 0.0, 1.0))
     rgb = np.asarray(colour_rgb, dtype=np.float32)[None, None, :] * shade[None, :, None] * np.ones((height, 1, 1))
     alpha = (cv2.GaussianBlur(alpha, (0, 0), 0.8).astype(np.float32) * float(rng.uniform(0.75, 1.0))).astype(np.uint8)
+    return np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
+
+
+def render_phone(height_px: int, colour_rgb: tuple[int, int, int], rng: np.random.Generator) -> RGBA:
+    """A smartphone seen from its back or edge: a rounded slab in a case colour, a darker rim and a glint."""
+    height = max(12, int(height_px))
+    width = max(6, int(height * float(rng.uniform(0.45, 0.52))))
+    radius = max(2, width // 6)
+    alpha = np.zeros((height, width), dtype=np.uint8)
+    cv2.rectangle(alpha, (radius, 0), (width - 1 - radius, height - 1), (255,), -1)
+    cv2.rectangle(alpha, (0, radius), (width - 1, height - 1 - radius), (255,), -1)
+    for cx, cy in ((radius, radius), (width - 1 - radius, radius), (radius, height - 1 - radius)):
+        cv2.circle(alpha, (cx, cy), radius, (255,), -1)
+    cv2.circle(alpha, (width - 1 - radius, height - 1 - radius), radius, (255,), -1)
+    xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)
+    shade = 0.7 + 0.3 * np.sqrt(np.clip(1.0 - xs**2, 0.0, 1.0))
+    rgb = np.asarray(colour_rgb, dtype=np.float32)[None, None, :] * shade[None, :, None] * np.ones((height, 1, 1))
+    rim = max(1, width // 12)
+    inner = np.zeros_like(alpha)
+    cv2.rectangle(inner, (rim, rim), (width - 1 - rim, height - 1 - rim), (255,), -1)
+    rgb[(alpha > 0) & (inner == 0)] *= 0.45
+    glint_x = int(width * float(rng.uniform(0.2, 0.35)))
+    cv2.line(rgb, (glint_x, rim * 2), (glint_x, height // 3), (235.0, 235.0, 235.0), max(1, width // 10))
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), 0.8), dtype=np.uint8)
+    return np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
+
+
+def render_fist(width_px: int, skin_rgb: tuple[int, int, int], rng: np.random.Generator) -> RGBA:
+    """A hand closed around something (a balloon's neck, a cup): back of the hand, knuckles and a thumb.
+
+    Drawn in the given skin colour, for people whose own hand the footage does not show.
+    """
+    width = max(10, int(width_px))
+    height = int(round(width * float(rng.uniform(0.8, 0.95))))
+    alpha = np.zeros((height, width), dtype=np.uint8)
+    palm_top = height // 4
+    cv2.ellipse(
+        alpha, (width // 2, (height + palm_top) // 2), (width // 2 - 1, (height - palm_top) // 2), 0, 0, 360, (255,), -1
+    )
+    knuckle_r = max(2, width // 8)
+    for index in range(4):
+        cx = int(width * (0.2 + 0.2 * index))
+        cv2.circle(alpha, (cx, palm_top + knuckle_r // 2), knuckle_r, (255,), -1)
+    thumb_side = 1 if rng.random() < 0.5 else -1
+    thumb_x = width // 2 + thumb_side * int(width * 0.32)
+    cv2.ellipse(
+        alpha,
+        (thumb_x, int(height * 0.62)),
+        (max(2, width // 7), max(3, height // 4)),
+        20 * thumb_side,
+        0,
+        360,
+        (255,),
+        -1,
+    )
+    ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
+    xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
+    shade = 0.6 + 0.4 * np.clip(1.0 - 0.5 * (xs**2 + ys**2) - 0.3 * ys, 0.0, 1.0)
+    rgb = np.asarray(skin_rgb, dtype=np.float32)[None, None, :] * shade[..., None]
+    for index in range(1, 4):
+        x = int(width * (0.1 + 0.2 * index))
+        crease = tuple(float(c) * 0.55 for c in skin_rgb)
+        cv2.line(rgb, (x, palm_top), (x, palm_top + knuckle_r * 2), crease, 1, cv2.LINE_AA)
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), max(0.7, width / 60.0)), dtype=np.uint8)
     return np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
 
 
